@@ -1,0 +1,1 @@
+"""The Chainlit front end: renders agent events, forwards user actions. Thin by design."""
