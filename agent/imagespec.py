@@ -190,7 +190,7 @@ def is_experimental_size(width: int, height: int) -> bool:
 
 
 def _round16(value: int) -> int:
-    return max(16, int(round(value / 16)) * 16)
+    return max(16, round(value / 16) * 16)
 
 
 def validate_tool(tool: Mapping[str, Any]) -> None:
@@ -263,7 +263,7 @@ def validate_tool(tool: Mapping[str, Any]) -> None:
 
 
 def _round_half_even(value: float) -> int:
-    return int(round(value))  # Python's round() is banker's rounding: ties go to even
+    return round(value)  # Python's round() is banker's rounding: ties go to even
 
 
 def image_output_tokens(model: str, width: int, height: int, quality: str) -> int:
