@@ -159,3 +159,9 @@ def mapped_errors() -> Iterator[None]:
         raise
     except (openai.OpenAIError, httpx.HTTPError) as exc:
         raise translate(exc) from exc
+
+
+class UploadRejected(AtelierError):
+    """An uploaded file is not an image we accept (type, size, content or name)."""
+
+    code = "upload_rejected"
