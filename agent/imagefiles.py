@@ -1,0 +1,198 @@
+"""Image files on disk: content-addressed, verified with Pillow, written atomically.
+
+A file lives at ``images_dir/<sha[:2]>/<sha>.<ext>`` where ``sha`` is the SHA-256 of its bytes
+and ``ext`` comes from the format Pillow found in them (png, jpg, webp), so the same bytes
+are stored once. All blocking work (base64, Pillow, hashing, writing) for one image runs in
+one ``asyncio.to_thread`` call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hashlib
+import io
+import os
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, UnidentifiedImageError
+
+# Pillow format name -> (our format name, file extension)
+_FORMATS: dict[str, tuple[str, str]] = {
+    "PNG": ("png", "png"),
+    "JPEG": ("jpeg", "jpg"),
+    "WEBP": ("webp", "webp"),
+}
+_EXTENSIONS = frozenset(ext for _, ext in _FORMATS.values())
+_THUMB_MARK = ".thumb"
+_TEMP_PREFIX = ".tmp-"
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """An image file as stored: where, its hash, real pixel size, format and byte count.
+
+    ``format`` is the API's output_format name ("png", "jpeg" or "webp").
+    """
+
+    path: Path
+    sha256: str
+    width: int
+    height: int
+    format: str
+    bytes: int
+
+
+async def save_b64_image(b64: str, images_dir: Path) -> StoredFile:
+    """Decode base64 image data (plain or a ``data:`` URL), verify it and store it.
+
+    Raises ValueError when the text is not base64 or not a PNG/JPEG/WebP image.
+    """
+    return await asyncio.to_thread(_save_sync, b64, images_dir)
+
+
+async def save_image_bytes(data: bytes, images_dir: Path) -> StoredFile:
+    """Verify image bytes and store them. Raises ValueError for anything but PNG/JPEG/WebP."""
+    return await asyncio.to_thread(_save_sync, data, images_dir)
+
+
+async def read_image_bytes(path: Path, images_dir: Path) -> bytes:
+    """Read a stored image. Refuses (ValueError) any path outside ``images_dir``."""
+    return await asyncio.to_thread(_read_sync, path, images_dir)
+
+
+async def thumbnail(path: Path, images_dir: Path, max_edge: int = 256) -> Path:
+    """A WebP thumbnail (longest edge at most ``max_edge``) cached next to the image.
+
+    Refuses (ValueError) any path outside ``images_dir``.
+    """
+    if max_edge < 1:
+        raise ValueError(f"max_edge must be a positive number of pixels, not {max_edge}.")
+    return await asyncio.to_thread(_thumbnail_sync, path, images_dir, max_edge)
+
+
+def orphaned_files(images_dir: Path, known: Iterable[Path]) -> list[Path]:
+    """Files under ``images_dir`` that no known image accounts for, sorted.
+
+    A thumbnail belongs to its image: it is an orphan only when its image is. Leftover temp
+    files from interrupted writes are orphans. Blocking (walks the directory).
+    """
+    if not images_dir.is_dir():
+        return []
+    known_resolved = {Path(p).resolve() for p in known}
+    orphans: list[Path] = []
+    for file in images_dir.rglob("*"):
+        if not file.is_file():
+            continue
+        owner = _thumbnail_owner(file)
+        if owner is not None:
+            if not any(candidate in known_resolved for candidate in owner):
+                orphans.append(file)
+        elif file.resolve() not in known_resolved:
+            orphans.append(file)
+    return sorted(orphans)
+
+
+# --------------------------------------------------------------------- blocking helpers
+
+
+def _decode_b64(text: str) -> bytes:
+    payload = text.strip()
+    if payload.startswith("data:"):
+        head, sep, rest = payload.partition(",")
+        if not sep or not head.endswith(";base64"):
+            raise ValueError("Image data URL is not base64 encoded (expected 'data:...;base64,').")
+        payload = rest
+    try:
+        return base64.b64decode(payload, validate=True)
+    except binascii.Error as exc:
+        raise ValueError(f"Image data is not valid base64: {exc}.") from exc
+
+
+def _inspect(data: bytes) -> tuple[int, int, str, str]:
+    """(width, height, format name, extension) of verified, fully decodable image bytes."""
+    if not data:
+        raise ValueError("Image data is empty.")
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            probe.verify()
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+            pil_format = image.format or ""
+            width, height = image.size
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+        raise ValueError(f"Image data is corrupt or not an image: {exc}.") from exc
+    if pil_format not in _FORMATS:
+        raise ValueError(
+            f"Unsupported image format {pil_format or 'unknown'}; expected PNG, JPEG or WebP."
+        )
+    name, ext = _FORMATS[pil_format]
+    return width, height, name, ext
+
+
+def _atomic_write(target: Path, data: bytes) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp_name = tempfile.mkstemp(prefix=_TEMP_PREFIX, dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp_name, target)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+
+
+def _save_sync(source: str | bytes, images_dir: Path) -> StoredFile:
+    data = _decode_b64(source) if isinstance(source, str) else source
+    width, height, name, ext = _inspect(data)
+    sha = hashlib.sha256(data).hexdigest()
+    target = images_dir / sha[:2] / f"{sha}.{ext}"
+    if not (target.is_file() and target.stat().st_size == len(data)):
+        _atomic_write(target, data)
+    return StoredFile(
+        path=target, sha256=sha, width=width, height=height, format=name, bytes=len(data)
+    )
+
+
+def _inside(path: Path, images_dir: Path) -> Path:
+    resolved = path.resolve()
+    root = images_dir.resolve()
+    if not resolved.is_relative_to(root):
+        raise ValueError(f"Refusing to read {path}: it is outside the images folder {root}.")
+    return resolved
+
+
+def _read_sync(path: Path, images_dir: Path) -> bytes:
+    return _inside(path, images_dir).read_bytes()
+
+
+def _thumbnail_sync(path: Path, images_dir: Path, max_edge: int) -> Path:
+    source = _inside(path, images_dir)
+    target = source.with_name(f"{source.stem}{_THUMB_MARK}{max_edge}.webp")
+    if target.is_file():
+        return target
+    try:
+        with Image.open(source) as image:
+            image.thumbnail((max_edge, max_edge))
+            has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
+            converted = image.convert("RGBA" if has_alpha else "RGB")
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+        raise ValueError(f"Cannot make a thumbnail of {path}: {exc}.") from exc
+    buffer = io.BytesIO()
+    converted.save(buffer, format="WEBP", quality=80)
+    _atomic_write(target, buffer.getvalue())
+    return target
+
+
+def _thumbnail_owner(file: Path) -> tuple[Path, ...] | None:
+    """The image files a thumbnail could belong to, or None when ``file`` is no thumbnail."""
+    stem, mark, rest = file.name.partition(_THUMB_MARK)
+    if not mark or not rest.endswith(".webp") or not rest[: -len(".webp")].isdigit():
+        return None
+    return tuple((file.parent / f"{stem}.{ext}").resolve() for ext in _EXTENSIONS)

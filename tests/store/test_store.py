@@ -1,0 +1,413 @@
+"""The SQLite store: schema, sessions, turns and bills, lineage, spend, the exchange log."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import sqlite3
+from collections.abc import Awaitable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from agent.errors import NotFound
+from agent.migrations import apply_migrations
+from agent.records import ImageRecord
+from agent.schema import MIGRATIONS
+from agent.store import MIGRATIONS_TABLE, ImageConflict, Store
+
+from .builders import T0, image, session, turn
+
+
+def _rows(db_path: Path, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    """Read the file through a second, plain connection (what another process would see)."""
+    with sqlite3.connect(db_path) as conn:
+        rows = conn.execute(sql, params).fetchall()
+    conn.close()
+    return rows
+
+
+# ------------------------------------------------------------------ schema and pragmas
+
+
+async def test_migrations_apply_once_and_create_the_tables(tmp_path: Path) -> None:
+    path = tmp_path / "nested" / "dir" / "atelier.db"
+    store = await Store.open(path)
+    await store.close()
+    tables = {row[0] for row in _rows(path, "SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"sessions", "turns", "cost_lines", "images", "exchanges", MIGRATIONS_TABLE} <= tables
+    indexes = {row[0] for row in _rows(path, "SELECT name FROM sqlite_master WHERE type='index'")}
+    assert {"idx_sessions_user_created", "idx_images_parent", "idx_turns_started"} <= indexes
+
+    store = await Store.open(path)  # re-open: nothing new to apply
+    await store.close()
+    applied = _rows(path, f"SELECT name FROM {MIGRATIONS_TABLE}")
+    assert applied == [("m001_initial",)]
+    assert [fn.__name__ for fn in MIGRATIONS] == ["m001_initial"]
+
+
+async def test_runner_finds_nothing_left_to_apply(store: Store) -> None:
+    assert await apply_migrations(store._db, MIGRATIONS, table=MIGRATIONS_TABLE) == []
+
+
+async def test_wal_mode_and_integrity(store: Store) -> None:
+    await store.create_session(session())
+    assert _rows(store.path, "PRAGMA journal_mode") == [("wal",)]
+    assert store.path.with_name(store.path.name + "-wal").exists()
+    assert await store.integrity_check() == "ok"
+
+
+async def test_foreign_keys_are_enforced(store: Store) -> None:
+    with pytest.raises(sqlite3.IntegrityError):
+        await store._db.execute(
+            "INSERT INTO turns (session_id, turn, user_text, status, started_at) "
+            "VALUES ('nope', 1, 'x', 'ok', '2026-01-01')"
+        )
+
+
+# ------------------------------------------------------------------ sessions
+
+
+async def test_session_crud(store: Store) -> None:
+    record = session("s1")
+    await store.create_session(record)
+    assert await store.get_session("s1") == record
+    assert await store.get_session("missing") is None
+    with pytest.raises(ValueError, match="already exists"):
+        await store.create_session(record)
+
+    await store.update_session("s1", settings={"quality": "high"}, title="Foxes")
+    updated = await store.get_session("s1")
+    assert updated is not None
+    assert updated.settings == {"quality": "high"}
+    assert updated.title == "Foxes"
+    assert updated.last_response_id is None
+    assert updated.updated_at > record.updated_at
+    assert updated.updated_at.tzinfo is not None
+
+    await store.update_session("s1", last_response_id="resp_9")
+    again = await store.get_session("s1")
+    assert again is not None
+    assert (again.title, again.last_response_id) == ("Foxes", "resp_9")
+
+    with pytest.raises(NotFound):
+        await store.update_session("missing", title="x")
+
+
+async def test_list_sessions_is_per_user_newest_first(store: Store) -> None:
+    for i in range(5):
+        await store.create_session(session(f"a{i}", "alice", T0 + timedelta(minutes=i)))
+    await store.create_session(session("b0", "bob"))
+    await store.update_session("a1", title="touched")  # now the most recent
+    ids = [s.id for s in await store.list_sessions("alice")]
+    assert ids == ["a1", "a4", "a3", "a2", "a0"]
+    assert [s.id for s in await store.list_sessions("alice", limit=2)] == ["a1", "a4"]
+    assert [s.id for s in await store.list_sessions("bob")] == ["b0"]
+    assert await store.list_sessions("carol") == []
+
+
+async def test_naive_datetimes_are_refused(store: Store) -> None:
+    with pytest.raises(ValueError, match="timezone"):
+        await store.create_session(session(created_at=datetime(2026, 1, 1)))
+
+
+# ------------------------------------------------------------------ turns
+
+
+async def test_record_turn_round_trips_bill_images_and_moves_the_session(store: Store) -> None:
+    await store.create_session(session())
+    assert await store.next_turn_number("s1") == 1
+    first = turn(number=1, costs=("0.05268", "0.00588", None), image_ids=("ig_a", "ig_b"))
+    await store.record_turn(first, [image("ig_a"), image("ig_b")])
+
+    [stored] = await store.turns("s1")
+    assert stored == first  # lines, Decimals, usage, settings and image ids all survive
+    assert stored.bill.total_usd is None
+    assert stored.bill.known_usd == Decimal("0.05856")
+    assert stored.bill.estimated
+    assert [i.id for i in await store.session_images("s1")] == ["ig_a", "ig_b"]
+    assert await store.get_image("ig_a") == image("ig_a")
+    assert await store.get_image("ig_zzz") is None
+
+    s = await store.get_session("s1")
+    assert s is not None
+    assert (s.turn_count, s.last_response_id) == (1, "resp_1")
+    assert await store.next_turn_number("s1") == 2
+
+
+async def test_only_completed_turns_move_the_response_chain(store: Store) -> None:
+    await store.create_session(session())
+    await store.record_turn(turn(number=1, response_id="resp_1"), [])
+    await store.record_turn(turn(number=2, status="failed", response_id="resp_2"), [])
+    await store.record_turn(turn(number=3, status="cancelled", response_id="resp_3"), [])
+    await store.record_turn(turn(number=4, status="ok", response_id=None), [])
+    s = await store.get_session("s1")
+    assert s is not None
+    assert (s.turn_count, s.last_response_id) == (4, "resp_1")
+    assert [t.status for t in await store.turns("s1")] == ["ok", "failed", "cancelled", "ok"]
+
+
+async def test_re_recording_a_turn_replaces_its_rows(store: Store) -> None:
+    await store.create_session(session())
+    await store.record_turn(
+        turn(costs=("0.1", "0.2", "0.3"), image_ids=("ig_a", "ig_b")),
+        [image("ig_a"), image("ig_b")],
+    )
+    replacement = turn(costs=("0.5",), image_ids=("ig_c",))
+    await store.record_turn(replacement, [image("ig_c")])
+    assert await store.turns("s1") == [replacement]
+    assert [i.id for i in await store.session_images("s1")] == ["ig_c"]
+    assert await store.session_spent("s1") == Decimal("0.5")
+    s = await store.get_session("s1")
+    assert s is not None
+    assert s.turn_count == 1
+
+
+async def test_failed_record_turn_leaves_no_partial_rows(store: Store) -> None:
+    await store.create_session(session())
+    await store.record_turn(turn(number=1, image_ids=("ig_a",)), [image("ig_a")])
+    doomed = turn(number=2, response_id="resp_2", costs=("1", "2"), image_ids=("ig_b", "ig_a"))
+    with pytest.raises(ImageConflict, match="ig_a"):
+        # ig_b inserts fine, then ig_a collides with turn 1's image: all of turn 2 must go.
+        await store.record_turn(doomed, [image("ig_b", number=2), image("ig_a", number=2)])
+
+    assert [t.turn for t in await store.turns("s1")] == [1]
+    assert await store.get_image("ig_b") is None
+    assert (await store.get_image("ig_a")) == image("ig_a")
+    assert _rows(store.path, "SELECT COUNT(*) FROM cost_lines WHERE turn = 2") == [(0,)]
+    s = await store.get_session("s1")
+    assert s is not None
+    assert (s.turn_count, s.last_response_id) == (1, "resp_1")
+    assert await store.session_spent("s1") == Decimal("0.01")
+    # The connection is usable afterwards (no transaction left open).
+    await store.record_turn(turn(number=2), [])
+    assert await store.next_turn_number("s1") == 3
+
+
+async def test_record_turn_rejects_unknown_sessions_and_foreign_images(store: Store) -> None:
+    with pytest.raises(NotFound):
+        await store.record_turn(turn(session_id="ghost"), [])
+    await store.create_session(session())
+    with pytest.raises(ValueError, match="not from session"):
+        await store.record_turn(turn(number=1), [image("ig_x", number=2)])
+    assert await store.turns("s1") == []
+
+
+# ------------------------------------------------------------------ lineage
+
+
+async def test_lineage_ancestors_and_descendants(store: Store) -> None:
+    #   a ── b ── d
+    #   │    └─── e
+    #   └─── c
+    await store.create_session(session())
+    tree = [
+        image("ig_a", number=1, created_at=T0),
+        image("ig_b", number=2, parent_id="ig_a", created_at=T0 + timedelta(minutes=1)),
+        image("ig_c", number=3, parent_id="ig_a", created_at=T0 + timedelta(minutes=2)),
+        image("ig_e", number=4, parent_id="ig_b", created_at=T0 + timedelta(minutes=3)),
+        image("ig_d", number=5, parent_id="ig_b", created_at=T0 + timedelta(minutes=4)),
+    ]
+    for img in tree:
+        await store.record_turn(turn(number=img.turn, image_ids=(img.id,)), [img])
+
+    async def ids(coro: Awaitable[list[ImageRecord]]) -> list[str]:
+        return [i.id for i in await coro]
+
+    assert await ids(store.ancestors("ig_d")) == ["ig_a", "ig_b"]
+    assert await ids(store.ancestors("ig_c")) == ["ig_a"]
+    assert await ids(store.ancestors("ig_a")) == []
+    assert await ids(store.ancestors("ig_missing")) == []
+    assert await ids(store.descendants("ig_a")) == ["ig_b", "ig_c", "ig_e", "ig_d"]
+    assert await ids(store.descendants("ig_b")) == ["ig_e", "ig_d"]
+    assert await ids(store.descendants("ig_d")) == []
+
+
+async def test_lineage_survives_a_missing_parent_and_a_cycle(store: Store) -> None:
+    await store.create_session(session())
+    await store.record_turn(
+        turn(number=1),
+        [
+            image("ig_x", parent_id="ig_y"),
+            image("ig_y", parent_id="ig_x"),
+            image("ig_z", parent_id="ig_gone"),
+        ],
+    )
+    assert [i.id for i in await store.ancestors("ig_x")] == ["ig_y"]
+    assert [i.id for i in await store.descendants("ig_x")] == ["ig_y"]
+    assert await store.ancestors("ig_z") == []
+
+
+# ------------------------------------------------------------------ spend
+
+
+async def test_spend_by_session_user_day_and_app_is_exact(store: Store) -> None:
+    day = datetime(2026, 11, 21, tzinfo=UTC)
+    await store.create_session(session("a1", "alice"))
+    await store.create_session(session("a2", "alice"))
+    await store.create_session(session("b1", "bob"))
+    # 0.1 + 0.2 is not 0.3 in floats; the store must keep it exact.
+    await store.record_turn(turn("a1", 1, started_at=day - timedelta(seconds=1), costs=("5",)), [])
+    await store.record_turn(turn("a1", 2, started_at=day, costs=("0.1", None)), [])
+    await store.record_turn(turn("a2", 1, started_at=day + timedelta(hours=3), costs=("0.2",)), [])
+    await store.record_turn(turn("b1", 1, started_at=day + timedelta(hours=1), costs=("0.7",)), [])
+    # The same instant given in another timezone selects the same turns.
+    plus2 = day.astimezone(timezone(timedelta(hours=2)))
+
+    assert await store.session_spent("a1") == Decimal("5.1")
+    assert await store.session_spent("nobody") == Decimal(0)
+    assert await store.user_spent_since("alice", day) == Decimal("0.3")
+    assert await store.user_spent_since("alice", plus2) == Decimal("0.3")
+    assert await store.user_spent_since("alice", day - timedelta(days=1)) == Decimal("5.3")
+    assert await store.user_spent_since("bob", day) == Decimal("0.7")
+    assert await store.user_spent_since("carol", day) == Decimal(0)
+    assert await store.app_spent_since(day) == Decimal("1.0")
+    assert await store.app_spent_since(day + timedelta(hours=2)) == Decimal("0.2")
+    with pytest.raises(ValueError, match="timezone"):
+        await store.app_spent_since(datetime(2026, 11, 21))
+
+
+# ------------------------------------------------------------------ concurrency
+
+
+async def test_twenty_concurrent_sessions_lose_no_row(store: Store) -> None:
+    sessions, turns_each = 20, 8
+
+    async def converse(n: int) -> None:
+        sid = f"s{n:02d}"
+        await store.create_session(session(sid, f"user{n % 3}"))
+        for t in range(1, turns_each + 1):
+            number = await store.next_turn_number(sid)
+            img = image(f"ig_{sid}_{t}", session_id=sid, number=number)
+            await store.record_turn(
+                turn(
+                    sid,
+                    number,
+                    response_id=f"resp_{sid}_{t}",
+                    costs=("0.01", "0.02"),
+                    image_ids=(img.id,),
+                ),
+                [img],
+            )
+            await store.log_exchange(
+                session_id=sid, turn=number, request={"input": "x"}, response=None, error=None
+            )
+
+    await asyncio.gather(*(converse(n) for n in range(sessions)))
+
+    total = sessions * turns_each
+    assert _rows(store.path, "SELECT COUNT(*) FROM turns") == [(total,)]
+    assert _rows(store.path, "SELECT COUNT(*) FROM images") == [(total,)]
+    assert _rows(store.path, "SELECT COUNT(*) FROM cost_lines") == [(2 * total,)]
+    assert _rows(store.path, "SELECT COUNT(*) FROM exchanges") == [(total,)]
+    for n in range(sessions):
+        sid = f"s{n:02d}"
+        s = await store.get_session(sid)
+        assert s is not None
+        assert (s.turn_count, s.last_response_id) == (turns_each, f"resp_{sid}_{turns_each}")
+        assert await store.session_spent(sid) == Decimal("0.03") * turns_each
+    assert await store.app_spent_since(T0) == Decimal("0.03") * total
+    assert await store.integrity_check() == "ok"
+
+
+async def test_two_stores_on_one_file_write_together(tmp_path: Path) -> None:
+    path = tmp_path / "shared.db"
+    first, second = await Store.open(path), await Store.open(path)
+    try:
+        await first.create_session(session("s1"))
+        await second.create_session(session("s2"))
+
+        async def write(store: Store, sid: str) -> None:
+            for t in range(1, 11):
+                await store.record_turn(turn(sid, t), [])
+
+        await asyncio.gather(write(first, "s1"), write(second, "s2"))
+    finally:
+        await first.close()
+        await second.close()
+    assert _rows(path, "SELECT session_id, COUNT(*) FROM turns GROUP BY session_id") == [
+        ("s1", 10),
+        ("s2", 10),
+    ]
+
+
+# ------------------------------------------------------------------ exchange log
+
+
+async def test_exchange_log_elides_base64_and_secrets(store: Store) -> None:
+    png = base64.b64encode(b"\x89PNG" + b"\x00" * 3000).decode()
+    request = {
+        "model": "gpt-5.1",
+        "input": [
+            {
+                "role": "user",
+                "content": [
+                    {"type": "input_text", "text": "make it blue; my risk-assessment-document"},
+                    {"type": "input_image", "image_url": f"data:image/png;base64,{png}"},
+                ],
+            }
+        ],
+        "extra_headers": {"Authorization": "Bearer sk-proj-abcdefghijklmnopqrstuvwxyz"},
+        "api_key": "sk-abcdefghijklmnopqrstuvwxyz0123",
+        "metadata": {"note": "key sk-abcdefghijklmnopqrstuvwxyz0123 pasted"},
+    }
+    response = {
+        "id": "resp_1",
+        "output": [{"type": "image_generation_call", "id": "ig_1", "result": png}],
+        "events": [
+            {"type": "response.image_generation_call.partial_image", "partial_image_b64": png}
+        ],
+    }
+    await store.log_exchange(
+        session_id="s1", turn=1, request=request, response=response, error=None
+    )
+    await store.log_exchange(
+        session_id="s1", turn=2, request={"input": "hi"}, response=None, error="rate_limited"
+    )
+
+    [first, second] = await store.exchanges("s1")
+    elided = f"<{len(png)} bytes base64 elided>"
+    content = first["request"]["input"][0]["content"]
+    assert content[1]["image_url"] == f"data:image/png;base64,{elided}"
+    assert content[0]["text"] == "make it blue; my risk-assessment-document"
+    assert first["request"]["extra_headers"]["Authorization"] == "<redacted>"
+    assert first["request"]["api_key"] == "<redacted>"
+    assert first["request"]["metadata"]["note"] == "key <redacted> pasted"
+    assert first["response"]["output"][0]["result"] == elided
+    assert first["response"]["events"][0]["partial_image_b64"] == elided
+    assert first["response"]["id"] == "resp_1"
+    assert (second["turn"], second["response"], second["error"]) == (2, None, "rate_limited")
+
+    raw = "".join(str(r) for r in _rows(store.path, "SELECT * FROM exchanges"))
+    assert png[:100] not in raw
+    assert "sk-" not in raw.replace("risk-", "")
+
+
+# ------------------------------------------------------------------ resume
+
+
+async def test_everything_survives_close_and_re_open(tmp_path: Path) -> None:
+    path = tmp_path / "atelier.db"
+    store = await Store.open(path)
+    await store.create_session(session())
+    first = turn(number=1, costs=("0.21072",), image_ids=("ig_a",))
+    await store.record_turn(first, [image("ig_a")])
+    await store.close()
+
+    store = await Store.open(path)
+    try:
+        s = await store.get_session("s1")
+        assert s is not None
+        assert (s.last_response_id, s.turn_count) == ("resp_1", 1)
+        assert await store.turns("s1") == [first]
+        assert await store.get_image("ig_a") == image("ig_a")
+        assert await store.session_spent("s1") == Decimal("0.21072")
+        assert await store.next_turn_number("s1") == 2
+        second = replace(turn(number=2, response_id="resp_2"), target_image_id="ig_a")
+        await store.record_turn(second, [])
+        assert [t.target_image_id for t in await store.turns("s1")] == [None, "ig_a"]
+    finally:
+        await store.close()
