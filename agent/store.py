@@ -88,7 +88,7 @@ class Store:
                 raise RuntimeError(f"Could not switch {path} to WAL mode (got {row!r}).")
             await db.execute("PRAGMA synchronous = NORMAL")
             await db.execute("PRAGMA foreign_keys = ON")
-            await apply_migrations(db, MIGRATIONS, table=MIGRATIONS_TABLE)
+            await _migrate(db)
         except BaseException:
             await db.close()
             raise
@@ -109,8 +109,10 @@ class Store:
     async def _write(self) -> AsyncIterator[aiosqlite.Connection]:
         """One write transaction: all of it commits or none of it does."""
         async with self._lock:
-            await self._db.execute("BEGIN IMMEDIATE")
             try:
+                # BEGIN sits inside the try: a cancel while it is queued must still roll back,
+                # or the next writer would find a transaction left open.
+                await self._db.execute("BEGIN IMMEDIATE")
                 yield self._db
             except BaseException:
                 await self._db.rollback()
@@ -457,6 +459,36 @@ class Store:
         """The file path of every recorded image (for finding orphaned files)."""
         rows = await self._fetchall("SELECT DISTINCT path FROM images")
         return [Path(row[0]) for row in rows]
+
+
+# --------------------------------------------------------------------- migrations
+
+
+async def _applied_migrations(db: aiosqlite.Connection) -> set[str]:
+    async with db.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (MIGRATIONS_TABLE,)
+    ) as cursor:
+        if await cursor.fetchone() is None:
+            return set()
+    async with db.execute(f"SELECT name FROM {MIGRATIONS_TABLE}") as cursor:
+        return {str(row[0]) for row in await cursor.fetchall()}
+
+
+async def _migrate(db: aiosqlite.Connection) -> None:
+    """Apply pending migrations, tolerating other processes opening the same file at once.
+
+    The runner reads the applied names before taking the write lock, so two openers can both
+    try the same migration; the loser fails ("table ... already exists"). When that happens
+    and someone else did apply migrations meanwhile, run again: the names are re-read.
+    """
+    while True:
+        before = await _applied_migrations(db)
+        try:
+            await apply_migrations(db, MIGRATIONS, table=MIGRATIONS_TABLE)
+            return
+        except sqlite3.OperationalError:
+            if await _applied_migrations(db) <= before:
+                raise
 
 
 # --------------------------------------------------------------------- row mapping

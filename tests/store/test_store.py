@@ -411,3 +411,58 @@ async def test_everything_survives_close_and_re_open(tmp_path: Path) -> None:
         assert [t.target_image_id for t in await store.turns("s1")] == [None, "ig_a"]
     finally:
         await store.close()
+
+
+# ------------------------------------------------------------------ robustness
+
+
+async def test_many_openers_of_a_new_file_all_succeed(tmp_path: Path) -> None:
+    path = tmp_path / "race.db"
+    stores = await asyncio.gather(*(Store.open(path) for _ in range(4)), return_exceptions=True)
+    try:
+        assert all(isinstance(s, Store) for s in stores), stores
+    finally:
+        for s in stores:
+            if isinstance(s, Store):
+                await s.close()
+    assert _rows(path, f"SELECT name FROM {MIGRATIONS_TABLE}") == [("m001_initial",)]
+
+
+async def test_a_cancelled_record_turn_is_all_or_nothing(store: Store) -> None:
+    await store.create_session(session())
+    outcomes = set()
+    for attempt in range(12):
+        number = attempt + 1
+        img = image(f"ig_{number}", number=number)
+        task = asyncio.create_task(
+            store.record_turn(turn(number=number, costs=("1", "2"), image_ids=(img.id,)), [img])
+        )
+        for _ in range(attempt):  # let the write get a little further each time
+            await asyncio.sleep(0)
+        task.cancel()
+        try:
+            await task
+            outcomes.add("completed")
+        except asyncio.CancelledError:
+            outcomes.add("cancelled")
+        recorded = [t for t in await store.turns("s1") if t.turn == number]
+        lines = _rows(store.path, "SELECT COUNT(*) FROM cost_lines WHERE turn = ?", (number,))
+        if recorded:
+            assert recorded[0].image_ids == (img.id,)
+            assert lines == [(2,)]
+        else:
+            assert await store.get_image(img.id) is None
+            assert lines == [(0,)]
+    assert "cancelled" in outcomes
+    # No transaction was left open: ordinary writes still work.
+    await store.update_session("s1", title="still writable")
+    await store.record_turn(turn(number=99), [])
+    assert await store.integrity_check() == "ok"
+
+
+async def test_close_twice_is_harmless(tmp_path: Path) -> None:
+    store = await Store.open(tmp_path / "x.db")
+    await store.close()
+    await store.close()
+    with pytest.raises(ValueError):
+        await store.get_session("s1")
