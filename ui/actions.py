@@ -1,0 +1,141 @@
+# mypy: disable-error-code="no-untyped-call"
+# (Chainlit 2.12 leaves send/update/remove untyped; everything else here is checked.)
+"""What the buttons under images and bills do. Every handler checks the image is this chat's.
+
+Refine and Variations start turns, so ``ui.app`` owns them; this module holds the checks
+and the handlers that only show things (download, lineage, bill, exports).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import chainlit as cl
+
+from agent.bill_format import bill_to_csv, bill_to_json
+from agent.errors import NotFound
+from agent.records import ImageRecord
+from agent.turns import Session
+from ui import panels
+from ui.money import usd
+
+NOT_YOURS = (
+    "That image is not part of this conversation, so I can't use it here. "
+    "Pick one of the images in this chat."
+)
+
+
+def image_id_of(payload: dict[str, Any]) -> str | None:
+    """The image id an action carries, if it is a plausible one."""
+    value = payload.get("image_id")
+    return value if isinstance(value, str) and value.strip() else None
+
+
+async def owned_image(session: Session | None, payload: dict[str, Any]) -> ImageRecord | None:
+    """The action's image when it belongs to this chat; otherwise say so and return None."""
+    image_id = image_id_of(payload)
+    if session is None or image_id is None:
+        await cl.Message(content=NOT_YOURS).send()
+        return None
+    try:
+        return await session.image(image_id)
+    except NotFound:
+        await cl.Message(content=NOT_YOURS).send()
+        return None
+
+
+async def send_download(image: ImageRecord) -> None:
+    """Deliver the original file, exactly as generated."""
+    await cl.Message(
+        content=f"Original file of `{image.short_id}` ({image.size}, {image.output_format}).",
+        elements=[
+            cl.File(
+                name=f"atelier-{image.short_id}.{image.output_format}",
+                path=str(image.path),
+                mime=f"image/{image.output_format}",
+                display="inline",
+            )
+        ],
+    ).send()
+
+
+async def show_lineage(session: Session, image: ImageRecord) -> None:
+    """Open the lineage panel and leave a short text trail in the chat."""
+    chain = await session.lineage(image.id)
+    await panels.open_lineage(chain)
+    await cl.Message(
+        content=f"**Lineage of `{image.short_id}`** ({len(chain)} step(s))\n\n"
+        + panels.lineage_markdown(chain)
+    ).send()
+
+
+def export_actions() -> list[cl.Action]:
+    """The three export buttons shown with the bill."""
+    return [
+        cl.Action(name="export", payload={"format": "csv"}, label="Export CSV", icon="sheet"),
+        cl.Action(name="export", payload={"format": "json"}, label="Export JSON", icon="braces"),
+        cl.Action(
+            name="export",
+            payload={"format": "zip"},
+            label="Images + manifest (ZIP)",
+            icon="archive",
+        ),
+    ]
+
+
+async def show_bill(session: Session | None) -> None:
+    """Open the bill panel (table + cumulative chart) and offer the exports."""
+    if session is None:
+        await cl.Message(content="No turns yet: the bill starts with your first message.").send()
+        return
+    turns = await session.turns()
+    rows = await panels.open_bill(turns, session.budget_usd)
+    total = rows[-1].cumulative_usd if rows else None
+    summary = panels.bill_markdown(rows, session.budget_usd) if rows else "No turns yet."
+    await cl.Message(
+        content=f"**Session bill** — {len(rows)} turn(s)"
+        + (f", {usd(total)} so far" if total is not None else "")
+        + f"\n\n{summary}\n\n_Prices: OpenAI list prices unless a provider price file is set;"
+        " each cost line in the exports names its owner._",
+        actions=export_actions(),
+        metadata={"atelier": "bill_panel"},
+    ).send()
+
+
+async def send_export(session: Session | None, export_format: str, exports_dir: Path) -> None:
+    """Deliver the bill as CSV or JSON, or every image with a manifest as a ZIP."""
+    if session is None:
+        await cl.Message(content="Nothing to export yet: send a message first.").send()
+        return
+    if export_format == "zip":
+        await asyncio.to_thread(exports_dir.mkdir, parents=True, exist_ok=True)
+        workdir = Path(await asyncio.to_thread(tempfile.mkdtemp, dir=exports_dir))
+        try:
+            path = await session.export_zip(workdir / f"atelier-{session.id[:8]}.zip")
+            data = await asyncio.to_thread(path.read_bytes)
+        finally:
+            await asyncio.to_thread(shutil.rmtree, workdir, True)
+        file = cl.File(name=path.name, content=data, mime="application/zip", display="inline")
+    elif export_format in ("csv", "json"):
+        turns = await session.turns()
+        if export_format == "csv":
+            data = bill_to_csv(session.id, turns).encode("utf-8")
+            mime = "text/csv"
+        else:
+            data = json.dumps(bill_to_json(session.id, turns), indent=2).encode("utf-8")
+            mime = "application/json"
+        file = cl.File(
+            name=f"atelier-bill-{session.id[:8]}.{export_format}",
+            content=data,
+            mime=mime,
+            display="inline",
+        )
+    else:
+        await cl.Message(content=f"Unknown export format {export_format!r}.").send()
+        return
+    await cl.Message(content=f"Export ready: **{file.name}**", elements=[file]).send()

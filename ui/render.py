@@ -1,0 +1,264 @@
+# mypy: disable-error-code="no-untyped-call"
+# (Chainlit 2.12 leaves send/update/remove untyped; everything else here is checked.)
+"""Agent events → Chainlit messages, steps and elements. One TurnRenderer per turn.
+
+The renderer only draws: it never decides anything about the turn. Partial images replace
+each other in place (one updatable ``cl.Image`` per image call, same element id, sent with
+persist=False); the final image is sent persisted under that same id.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import chainlit as cl
+
+from agent.errors import BudgetExceeded, Cancelled
+from agent.events import (
+    AgentEvent,
+    BudgetWarning,
+    ImageCallStarted,
+    ImageFailed,
+    ImageReady,
+    PartialImage,
+    TextDelta,
+    TurnBilled,
+    TurnFailed,
+    TurnStarted,
+)
+from agent.records import ImageRecord
+from ui.money import bill_line, image_caption, spent_line, usd
+
+BUDGET_NAMES = {
+    "session": "this session's budget",
+    "user_daily": "your daily budget",
+    "app_daily": "the app's daily budget",
+}
+
+
+def image_actions(image_id: str) -> list[cl.Action]:
+    """The buttons under every finished image."""
+    payload = {"image_id": image_id}
+    return [
+        cl.Action(name="refine", payload=payload, label="Refine this", icon="pencil"),
+        cl.Action(name="variations", payload=payload, label="Variations", icon="layers"),
+        cl.Action(name="download", payload=payload, label="Download", icon="download"),
+        cl.Action(name="lineage", payload=payload, label="Lineage", icon="git-branch"),
+    ]
+
+
+def bill_action() -> cl.Action:
+    """The button that opens the bill panel."""
+    return cl.Action(name="bill", payload={}, label="Bill", icon="receipt")
+
+
+def final_image_element(image: ImageRecord, element_id: str | None = None) -> cl.Image:
+    """The persisted element of a finished image (from its file on disk)."""
+    element = cl.Image(
+        name=f"{image.short_id}.{image.output_format}",
+        path=str(image.path),
+        display="inline",
+        size="large",
+    )
+    if element_id is not None:
+        element.id = element_id
+    return element
+
+
+@dataclass
+class _ImageSlot:
+    """Everything drawn for one image_generation call."""
+
+    message: cl.Message
+    step: cl.Step
+    element: cl.Image | None = None
+    started: float = field(default_factory=time.monotonic)
+    image: ImageRecord | None = None
+
+
+class TurnRenderer:
+    """Draws one turn as it streams: text, a tool step and a message per image, the bill."""
+
+    def __init__(self) -> None:
+        self._answer: cl.Message | None = None
+        self._slots: dict[str, _ImageSlot] = {}
+        self.images: list[ImageRecord] = []
+        self.outcome: TurnBilled | TurnFailed | None = None
+
+    async def consume(self, events: AsyncIterator[AgentEvent]) -> None:
+        """Render every event of ``events`` in order."""
+        async for event in events:
+            await self.render(event)
+
+    async def render(self, event: AgentEvent) -> None:
+        """Render one event."""
+        match event:
+            case TurnStarted():
+                return
+            case TextDelta():
+                await self._text(event.text)
+            case ImageCallStarted():
+                await self._image_started(event)
+            case PartialImage():
+                await self._partial(event)
+            case ImageReady():
+                await self._image_ready(event.image)
+            case ImageFailed():
+                await self._image_failed(event)
+            case BudgetWarning():
+                await self._budget_warning(event)
+            case TurnBilled():
+                await self._billed(event)
+            case TurnFailed():
+                await self._failed(event)
+
+    async def _text(self, text: str) -> None:
+        if self._answer is None:
+            self._answer = cl.Message(content="")
+        await self._answer.stream_token(text)
+
+    async def _close_answer(self) -> None:
+        if self._answer is not None and self._answer.streaming:
+            await self._answer.send()
+        self._answer = None  # later text after an image starts a new message
+
+    async def _image_started(self, event: ImageCallStarted) -> None:
+        await self._close_answer()
+        verb = "Editing" if event.action == "edit" else "Generating"
+        step = cl.Step(name=f"{verb} {event.size} · {event.quality}", type="tool")
+        step.input = f"image call {event.call_id[-8:]}"
+        if event.parent_id:
+            step.input += f", from image {event.parent_id[-8:]}"
+        await step.send()
+        message = cl.Message(content=f"_{verb} {event.size} · {event.quality}…_")
+        await message.send()
+        self._slots[event.call_id] = _ImageSlot(message=message, step=step)
+
+    async def _partial(self, event: PartialImage) -> None:
+        slot = self._slots.get(event.call_id)
+        if slot is None:
+            return
+        if slot.element is None:
+            slot.element = cl.Image(
+                name=f"partial-{event.call_id[-8:]}",
+                content=event.data,
+                display="inline",
+                size="large",
+                mime=f"image/{event.output_format}",
+            )
+            slot.element.updatable = True
+        else:
+            slot.element.content = event.data
+        slot.element.name = f"partial-{event.index + 1}-{event.call_id[-8:]}"
+        await slot.element.send(for_id=slot.message.id, persist=False)
+        elapsed = time.monotonic() - slot.started
+        slot.message.content = f"_Sharpening… stage {event.index + 1} · {elapsed:.1f} s_"
+        await slot.message.update()
+
+    async def _finish_step(self, slot: _ImageSlot, output: str) -> None:
+        elapsed = time.monotonic() - slot.started
+        slot.step.output = f"{output} in {elapsed:.1f} s"
+        slot.step.end = cl.utils.utc_now()
+        await slot.step.update()
+
+    async def _image_ready(self, image: ImageRecord) -> None:
+        slot = self._slots.get(image.id)
+        if slot is None:  # an image without a start event: draw it on its own
+            message = cl.Message(content="")
+            await message.send()
+            step = cl.Step(name=f"Image {image.size} · {image.quality}", type="tool")
+            await step.send()
+            slot = _ImageSlot(message=message, step=step)
+            self._slots[image.id] = slot
+        element = final_image_element(image, slot.element.id if slot.element else None)
+        element.updatable = True
+        await element.send(for_id=slot.message.id, persist=True)
+        slot.element = element
+        slot.image = image
+        slot.message.content = image_caption(image)
+        slot.message.actions = image_actions(image.id)
+        await slot.message.update()
+        await self._finish_step(slot, f"Image {image.short_id} ready")
+        self.images.append(image)
+
+    async def _image_failed(self, event: ImageFailed) -> None:
+        slot = self._slots.get(event.call_id)
+        text = f"**This image could not be made.** {event.error.user_message}"
+        if slot is None:
+            await cl.Message(content=text).send()
+            return
+        if slot.element is not None:
+            await slot.element.remove()
+        slot.message.content = text
+        await slot.message.update()
+        await self._finish_step(slot, "Failed")
+
+    async def _budget_warning(self, event: BudgetWarning) -> None:
+        name = BUDGET_NAMES.get(event.budget, event.budget)
+        await cl.Message(
+            content=(
+                f"⚠️ You have used {usd(event.spent_usd)} of {name} "
+                f"({usd(event.limit_usd, places=2)})."
+            )
+        ).send()
+
+    async def _billed(self, event: TurnBilled) -> None:
+        await self._close_answer()
+        self.outcome = event
+        if len(self.images) == 1 and not event.bill.has_unknown:
+            slot = self._slots[self.images[0].id]
+            slot.message.content = image_caption(self.images[0], event.bill.by_kind()["images"])
+            await slot.message.update()
+        await cl.Message(
+            content=bill_line(event.bill, event.session_total_usd, event.session_budget_usd),
+            actions=[bill_action()],
+            metadata={"atelier": "bill"},
+        ).send()
+
+    async def _failed(self, event: TurnFailed) -> None:
+        await self._close_answer()
+        self.outcome = event
+        for slot in self._slots.values():
+            if slot.image is None:
+                await self._abandon(slot)
+        error = event.error
+        if isinstance(error, BudgetExceeded):
+            head = f"**Not sent: budget.** {error.user_message}"
+        elif isinstance(error, Cancelled):
+            head = "**Stopped.** Images already finished are kept."
+        else:
+            head = f"**That did not work.** {error.user_message}"
+        kept = ""
+        if event.images_kept:
+            kept = f"\n\nKept {len(event.images_kept)} finished image(s)."
+        await cl.Message(
+            content=f"{head}{kept}\n\n{spent_line(event.spent, event.session_total_usd)}",
+            actions=[bill_action()],
+            metadata={"atelier": "bill"},
+        ).send()
+
+    async def stopped(self) -> None:
+        """The user pressed stop: tidy up unfinished images and say what was kept."""
+        await self._close_answer()
+        for slot in self._slots.values():
+            if slot.image is None:
+                await self._abandon(slot)
+        await cl.Message(
+            content="**Stopped.** Images already finished are kept.",
+            actions=[bill_action()],
+        ).send()
+
+    async def _abandon(self, slot: _ImageSlot) -> None:
+        if slot.element is not None:
+            await slot.element.remove()
+        slot.message.content = "_Not finished._"
+        await slot.message.update()
+        await self._finish_step(slot, "Not finished")
+
+
+def session_total(outcome: TurnBilled | TurnFailed | None) -> Decimal | None:
+    """The session total an outcome reports, if any."""
+    return outcome.session_total_usd if outcome is not None else None
