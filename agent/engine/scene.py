@@ -1,0 +1,883 @@
+"""Scene composition: a deterministic, pleasant picture from the words of a prompt.
+
+Shapes are drawn on a reduced "work" canvas (cheap, and the upscale softens polygon edges),
+then the picture is resized to the requested size; grain and lettering are added at full
+resolution so they stay crisp.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import random
+import re
+from collections.abc import Callable, Sequence
+
+from PIL import Image, ImageChops, ImageDraw, ImageFilter
+
+from agent.engine.lettering import Box, draw_text, fit_text
+from agent.engine.palette import RGB, Palette, luminance, mix, palette_for, words_of
+
+WORK_EDGE_MIN = 768
+WORK_EDGE_MAX = 1280
+_GRAIN_TILE = 256
+_GRAIN_AMPLITUDE = 7
+
+_SUBJECT_WORDS: dict[str, str] = {
+    "lighthouse": "lighthouse",
+    "mountain": "mountains",
+    "mountains": "mountains",
+    "peak": "mountains",
+    "peaks": "mountains",
+    "alps": "mountains",
+    "volcano": "mountains",
+    "city": "city",
+    "skyline": "city",
+    "town": "city",
+    "buildings": "city",
+    "downtown": "city",
+    "metropolis": "city",
+    "skyscrapers": "city",
+    "street": "city",
+    "tree": "trees",
+    "trees": "trees",
+    "forest": "trees",
+    "woods": "trees",
+    "pine": "trees",
+    "pines": "trees",
+    "jungle": "trees",
+    "cat": "cat",
+    "cats": "cat",
+    "kitten": "cat",
+    "kitty": "cat",
+    "rocket": "rocket",
+    "spaceship": "rocket",
+    "launch": "rocket",
+    "spacecraft": "rocket",
+    "coffee": "cup",
+    "cup": "cup",
+    "mug": "cup",
+    "latte": "cup",
+    "espresso": "cup",
+    "cafe": "cup",
+    "tea": "cup",
+    "cappuccino": "cup",
+    "logo": "logo",
+    "emblem": "logo",
+    "icon": "logo",
+    "badge": "logo",
+    "monogram": "logo",
+    "brand": "logo",
+    "sticker": "logo",
+    "poster": "poster",
+    "flyer": "poster",
+    "cover": "poster",
+    "banner": "poster",
+    "boat": "boat",
+    "sailboat": "boat",
+    "ship": "boat",
+    "sail": "boat",
+    "yacht": "boat",
+    "house": "house",
+    "cabin": "house",
+    "cottage": "house",
+    "home": "house",
+    "hut": "house",
+    "bird": "birds",
+    "birds": "birds",
+    "seagull": "birds",
+    "gulls": "birds",
+    "flock": "birds",
+    "flower": "flowers",
+    "flowers": "flowers",
+    "garden": "flowers",
+    "tulips": "flowers",
+    "roses": "flowers",
+    "meadow": "flowers",
+    "wildflowers": "flowers",
+}
+_WATER_WORDS = frozenset(
+    (
+        "sea",
+        "ocean",
+        "beach",
+        "lake",
+        "waves",
+        "wave",
+        "coast",
+        "coastal",
+        "harbor",
+        "harbour",
+        "bay",
+        "shore",
+        "lighthouse",
+        "boat",
+        "sailboat",
+        "ship",
+        "yacht",
+        "island",
+        "river",
+        "underwater",
+        "seaside",
+    )
+)
+_QUOTE_RE = re.compile(r"\"([^\"]+)\"|“([^”]+)”|'([^']{2,})'(?![a-z])")
+
+
+def quoted_texts(prompt: str) -> list[str]:
+    """Text the prompt puts in quotes ("..." or “...” or '...'), stripped, in order."""
+    found = []
+    for match in _QUOTE_RE.finditer(prompt):
+        text = next(g for g in match.groups() if g is not None).strip()
+        if text:
+            found.append(text)
+    return found
+
+
+def seed_for(prompt: str) -> int:
+    """A stable seed from the prompt text (not Python's per-process salted hash)."""
+    normal = " ".join(prompt.lower().split())
+    return int.from_bytes(hashlib.sha256(normal.encode()).digest()[:8], "big")
+
+
+def subjects_of(prompt: str) -> list[str]:
+    """The subjects the prompt names, in order of first mention, without repeats."""
+    found: list[str] = []
+    for word in words_of(prompt):
+        subject = _SUBJECT_WORDS.get(word)
+        if subject is not None and subject not in found:
+            found.append(subject)
+    return found
+
+
+def work_size(width: int, height: int) -> tuple[int, int]:
+    """The reduced canvas size shapes are drawn at, keeping the aspect ratio."""
+    long_edge = max(width, height)
+    target = min(WORK_EDGE_MAX, max(WORK_EDGE_MIN, long_edge // 2))
+    scale = target / long_edge
+    return max(8, round(width * scale)), max(8, round(height * scale))
+
+
+# --------------------------------------------------------------------------- backgrounds
+
+
+def vertical_gradient(size: tuple[int, int], stops: Sequence[RGB]) -> Image.Image:
+    """An RGB image whose colour runs top to bottom through ``stops`` evenly."""
+    strip = Image.new("RGB", (1, 256))
+    segments = len(stops) - 1
+    pixels = []
+    for y in range(256):
+        t = y / 255 * segments
+        index = min(int(t), segments - 1)
+        pixels.append(mix(stops[index], stops[index + 1], t - index))
+    strip.putdata(pixels)
+    return strip.resize(size, Image.Resampling.BILINEAR)
+
+
+def _glow(
+    canvas: Image.Image, centre: tuple[float, float], radius: float, colour: RGB, strength: float
+) -> None:
+    """Add a soft circular glow (in place) by blurring a disc on a small mask."""
+    w, h = canvas.size
+    mask = Image.new("L", (w // 4 + 1, h // 4 + 1), 0)
+    cx, cy, r = centre[0] / 4, centre[1] / 4, radius / 4
+    ImageDraw.Draw(mask).ellipse((cx - r, cy - r, cx + r, cy + r), fill=int(255 * strength))
+    mask = mask.filter(ImageFilter.GaussianBlur(r * 0.9)).resize((w, h), Image.Resampling.BILINEAR)
+    canvas.paste(Image.new(canvas.mode, (w, h), colour), (0, 0), mask)
+
+
+def _stars(draw: ImageDraw.ImageDraw, rng: random.Random, w: int, h: int, limit_y: float) -> None:
+    for _ in range(int(w * h / 2500)):
+        x, y = rng.uniform(0, w), rng.uniform(0, limit_y) ** 1.15 / max(1.0, limit_y) ** 0.15
+        r = rng.choice((0.6, 0.8, 1.0, 1.4))
+        shade = rng.randint(170, 255)
+        draw.ellipse((x - r, y - r, x + r, y + r), fill=(shade, shade, min(255, shade + 20)))
+
+
+def _ridge(
+    rng: random.Random, w: int, base: float, amplitude: float, roughness: int
+) -> list[tuple[float, float]]:
+    """Points of a rolling ridgeline across the width (sum of a few seeded sines)."""
+    waves = [
+        (rng.uniform(0.6, 1.6) * (k + 1), rng.uniform(0, math.tau), amplitude / (k + 1) ** 1.2)
+        for k in range(roughness)
+    ]
+    step = max(4, w // 96)
+    points = []
+    for x in range(-step, w + 2 * step, step):
+        u = x / w * math.tau
+        y = base - sum(a * (0.5 + 0.5 * math.sin(f * u + p)) for f, p, a in waves)
+        points.append((float(x), y))
+    return points
+
+
+def _hills(
+    draw: ImageDraw.ImageDraw,
+    rng: random.Random,
+    pal: Palette,
+    w: int,
+    h: int,
+    horizon: float,
+    layers: int = 3,
+) -> list[list[tuple[float, float]]]:
+    ridges = []
+    for i in range(layers):
+        t = i / max(1, layers - 1)
+        base = horizon + (h - horizon) * (0.05 + 0.28 * t)
+        ridge = _ridge(rng, w, base, h * (0.16 - 0.05 * t), 3)
+        draw.polygon([*ridge, (w + 10, h + 10), (-10, h + 10)], fill=mix(pal.far, pal.near, t))
+        ridges.append(ridge)
+    return ridges
+
+
+def _mountains(
+    draw: ImageDraw.ImageDraw, rng: random.Random, pal: Palette, w: int, h: int, horizon: float
+) -> None:
+    count = rng.randint(3, 5)
+    light = mix(pal.far, pal.sky_bottom, 0.35)
+    shade = mix(pal.far, pal.near, 0.35)
+    snow = mix((250, 250, 255), pal.sky_bottom, 0.15)
+    for i in range(count):
+        cx = w * (i + rng.uniform(0.2, 0.8)) / count
+        peak = horizon - h * rng.uniform(0.22, 0.42)
+        half = w * rng.uniform(0.16, 0.28)
+        base = horizon + h * 0.06
+        draw.polygon([(cx - half, base), (cx, peak), (cx, base)], fill=light)
+        draw.polygon([(cx, peak), (cx + half, base), (cx, base)], fill=shade)
+        cap = 0.24
+        left = (cx - half * cap, peak + (base - peak) * cap)
+        right = (cx + half * cap, peak + (base - peak) * cap)
+        notch = [(cx - half * cap * (0.5 - k / 6), left[1] + (k % 2) * h * 0.015) for k in range(4)]
+        draw.polygon([left, (cx, peak), right, *reversed(notch)], fill=snow)
+
+
+def _water(
+    canvas: Image.Image,
+    rng: random.Random,
+    pal: Palette,
+    horizon: float,
+    sun: tuple[float, float] | None,
+) -> None:
+    w, h = canvas.size
+    top = int(horizon)
+    sea = vertical_gradient((w, h - top), [mix(pal.far, pal.sky_bottom, 0.4), pal.near])
+    canvas.paste(sea, (0, top))
+    draw = ImageDraw.Draw(canvas)
+    highlight = mix(pal.sky_bottom, pal.sun, 0.5)
+    for _ in range(int(h * 0.35)):
+        y = rng.uniform(top + 2, h)
+        depth = (y - top) / (h - top)
+        length = w * rng.uniform(0.02, 0.07) * (0.4 + depth)
+        x = rng.uniform(-length, w)
+        colour = mix(highlight, pal.near, min(1.0, depth * 1.2))
+        draw.line((x, y, x + length, y), fill=colour, width=max(1, int(depth * 3)))
+    if sun is not None:
+        for _ in range(int(h * 0.25)):
+            y = rng.uniform(top + 1, h)
+            depth = (y - top) / (h - top)
+            spread = w * (0.02 + 0.08 * depth)
+            x = sun[0] + rng.gauss(0, spread)
+            length = w * rng.uniform(0.01, 0.05)
+            draw.line(
+                (x - length / 2, y, x + length / 2, y),
+                fill=mix(pal.sun, highlight, depth),
+                width=max(1, int(1 + depth * 2)),
+            )
+
+
+# --------------------------------------------------------------------------- subjects
+
+Draw = ImageDraw.ImageDraw
+
+
+def _lighthouse(draw: Draw, rng: random.Random, pal: Palette, box: Box) -> None:
+    cx = (box.left + box.right) / 2
+    rock = mix(pal.near, (20, 20, 28), 0.3)
+    draw.polygon(
+        [
+            (box.left - box.width * 0.4, box.bottom),
+            (box.left, box.bottom - box.height * 0.12),
+            (box.right, box.bottom - box.height * 0.14),
+            (box.right + box.width * 0.5, box.bottom),
+        ],
+        fill=rock,
+    )
+    base_y = box.bottom - box.height * 0.12
+    top_y = box.top + box.height * 0.2
+    bw, tw = box.width * 0.22, box.width * 0.14
+    body = [(cx - bw, base_y), (cx - tw, top_y), (cx + tw, top_y), (cx + bw, base_y)]
+    draw.polygon(body, fill=(244, 241, 232))
+    stripes = 4
+    for i in range(stripes):
+        if i % 2 == 0:
+            continue
+        y0 = top_y + (base_y - top_y) * i / stripes
+        y1 = top_y + (base_y - top_y) * (i + 1) / stripes
+        w0 = tw + (bw - tw) * i / stripes
+        w1 = tw + (bw - tw) * (i + 1) / stripes
+        draw.polygon(
+            [(cx - w0, y0), (cx + w0, y0), (cx + w1, y1), (cx - w1, y1)], fill=(196, 48, 43)
+        )
+    lamp_h = box.height * 0.1
+    draw.rectangle((cx - tw * 1.25, top_y - 4, cx + tw * 1.25, top_y), fill=(40, 40, 46))
+    draw.rectangle((cx - tw * 0.8, top_y - lamp_h, cx + tw * 0.8, top_y - 4), fill=(255, 226, 140))
+    draw.polygon(
+        [(cx - tw, top_y - lamp_h), (cx, top_y - lamp_h * 1.8), (cx + tw, top_y - lamp_h)],
+        fill=(40, 40, 46),
+    )
+
+
+def _lighthouse_beam(canvas: Image.Image, rng: random.Random, box: Box) -> None:
+    cx = (box.left + box.right) / 2
+    y = box.top + box.height * 0.2 - box.height * 0.05
+    w, h = canvas.size
+    mask = Image.new("L", canvas.size, 0)
+    side = 1 if cx < w / 2 else -1
+    far_x = cx + side * w * 0.9
+    ImageDraw.Draw(mask).polygon([(cx, y), (far_x, y - h * 0.16), (far_x, y + h * 0.06)], fill=70)
+    mask = mask.filter(ImageFilter.GaussianBlur(max(2, w // 120)))
+    canvas.paste(Image.new("RGB", canvas.size, (255, 236, 170)), (0, 0), mask)
+    _glow(canvas, (cx, y), box.width * 0.5, (255, 230, 150), 0.8)
+
+
+def _city(draw: Draw, rng: random.Random, pal: Palette, box: Box) -> None:
+    x = float(box.left)
+    body = mix(pal.near, pal.far, 0.25)
+    lit = mix(pal.accent, (255, 240, 200), 0.4)
+    while x < box.right:
+        bw = box.width * rng.uniform(0.035, 0.08)
+        bh = (
+            box.height
+            * rng.uniform(0.25, 1.0)
+            * (1.0 - 0.5 * abs((x - box.left) / box.width - 0.5))
+        )
+        top = box.bottom - bh
+        draw.rectangle((x, top, x + bw, box.bottom), fill=body)
+        if rng.random() < 0.3:
+            draw.rectangle((x + bw * 0.4, top - bh * 0.12, x + bw * 0.5, top), fill=body)
+        win = max(2.0, bw / 7)
+        wy = top + win
+        while wy < box.bottom - win:
+            wx = x + win * 0.8
+            while wx < x + bw - win:
+                if rng.random() < 0.38:
+                    draw.rectangle((wx, wy, wx + win * 0.7, wy + win * 0.9), fill=lit)
+                wx += win * 1.6
+            wy += win * 2
+        x += bw + box.width * rng.uniform(0.0, 0.012)
+
+
+def _pine(draw: Draw, x: float, base: float, height: float, colour: RGB, trunk: RGB) -> None:
+    width = height * 0.42
+    draw.rectangle((x - width * 0.06, base - height * 0.15, x + width * 0.06, base), fill=trunk)
+    for k in range(3):
+        top = base - height + k * height * 0.22
+        bottom = base - height * 0.12 - (2 - k) * height * 0.16
+        half = width * (0.32 + 0.2 * k)
+        draw.polygon([(x, top), (x + half, bottom), (x - half, bottom)], fill=colour)
+
+
+def _trees(draw: Draw, rng: random.Random, pal: Palette, box: Box) -> None:
+    count = rng.randint(5, 9)
+    dark = mix(pal.near, (10, 20, 14), 0.3)
+    for i in range(count):
+        side = i % 2
+        x = box.left + box.width * (rng.uniform(0.0, 0.28) if side == 0 else rng.uniform(0.72, 1.0))
+        height = box.height * rng.uniform(0.45, 1.0)
+        _pine(
+            draw,
+            x,
+            box.bottom + box.height * 0.05,
+            height,
+            mix(dark, pal.far, rng.uniform(0, 0.3)),
+            dark,
+        )
+
+
+def _cat(draw: Draw, rng: random.Random, pal: Palette, box: Box) -> None:
+    colour = mix(pal.near, (8, 8, 12), 0.55)
+    cx = (box.left + box.right) / 2
+    bw, bh = box.width, box.height
+    draw.ellipse((cx - bw * 0.3, box.top + bh * 0.38, cx + bw * 0.3, box.bottom), fill=colour)
+    head_r = bw * 0.2
+    hy = box.top + bh * 0.3
+    draw.ellipse((cx - head_r, hy - head_r, cx + head_r, hy + head_r), fill=colour)
+    for s in (-1, 1):
+        draw.polygon(
+            [
+                (cx + s * head_r * 0.95, hy - head_r * 0.1),
+                (cx + s * head_r * 0.85, hy - head_r * 1.55),
+                (cx + s * head_r * 0.2, hy - head_r * 0.8),
+            ],
+            fill=colour,
+        )
+    tail = [
+        (
+            cx + bw * 0.25 + bw * 0.3 * math.sin(t / 10 * math.pi / 1.3),
+            box.bottom - bh * 0.05 - bh * 0.35 * (t / 10) ** 1.5,
+        )
+        for t in range(11)
+    ]
+    draw.line(tail, fill=colour, width=max(2, int(bw * 0.07)), joint="curve")
+
+
+def _rocket(canvas: Image.Image, rng: random.Random, pal: Palette, box: Box) -> None:
+    w, h = box.width, box.height
+    layer = Image.new("RGBA", (w, h), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(layer)
+    cx = w / 2
+    bw = w * 0.13
+    top, bottom = h * 0.08, h * 0.62
+    hull = (236, 236, 242, 255)
+    trim = (*pal.accent, 255)
+    draw.polygon([(cx - bw, h * 0.3), (cx, top), (cx + bw, h * 0.3)], fill=trim)
+    draw.rectangle((cx - bw, h * 0.3, cx + bw, bottom), fill=hull)
+    for s in (-1, 1):
+        draw.polygon(
+            [
+                (cx + s * bw, bottom - h * 0.14),
+                (cx + s * bw * 2.1, bottom + h * 0.04),
+                (cx + s * bw, bottom),
+            ],
+            fill=trim,
+        )
+    r = bw * 0.5
+    draw.ellipse(
+        (cx - r, h * 0.36 - r, cx + r, h * 0.36 + r),
+        fill=(70, 120, 170, 255),
+        outline=(200, 200, 210, 255),
+        width=max(1, int(r / 4)),
+    )
+    flame = Image.new("L", (w, h), 0)
+    ImageDraw.Draw(flame).ellipse((cx - bw * 0.8, bottom, cx + bw * 0.8, h * 0.98), fill=255)
+    flame = flame.filter(ImageFilter.GaussianBlur(bw * 0.35))
+    layer.paste(Image.new("RGBA", (w, h), (255, 190, 90, 255)), (0, 0), flame)
+    angle = rng.uniform(-25, -10)
+    turned = layer.rotate(angle, resample=Image.Resampling.BICUBIC)
+    canvas.paste(turned, (box.left, box.top), turned)
+
+
+def _cup(draw: Draw, rng: random.Random, pal: Palette, box: Box, table: bool) -> None:
+    w, h = box.width, box.height
+    cx = (box.left + box.right) / 2
+    if table:
+        wood = mix(pal.near, (110, 70, 40), 0.6)
+        draw.rectangle((0, box.bottom - h * 0.12, 100_000, 100_000), fill=wood)
+    ceramic = mix((246, 242, 234), pal.accent, 0.15)
+    shade = mix(ceramic, pal.near, 0.3)
+    saucer_y = box.bottom - h * 0.14
+    draw.ellipse(
+        (cx - w * 0.46, saucer_y - h * 0.07, cx + w * 0.46, saucer_y + h * 0.07), fill=shade
+    )
+    cup_top, cup_bottom = box.top + h * 0.3, saucer_y
+    cw = w * 0.3
+    draw.ellipse(
+        (cx + cw * 0.7, cup_top + h * 0.08, cx + cw * 1.45, cup_top + h * 0.36),
+        outline=ceramic,
+        width=max(3, int(w * 0.05)),
+    )
+    draw.rounded_rectangle(
+        (cx - cw, cup_top, cx + cw, cup_bottom), radius=int(cw * 0.45), fill=ceramic
+    )
+    draw.rectangle((cx - cw, cup_top, cx + cw, cup_top + cw * 0.3), fill=ceramic)
+    draw.ellipse((cx - cw, cup_top - h * 0.04, cx + cw, cup_top + h * 0.04), fill=shade)
+    draw.ellipse(
+        (cx - cw * 0.86, cup_top - h * 0.028, cx + cw * 0.86, cup_top + h * 0.028),
+        fill=(92, 54, 32),
+    )
+    draw.rectangle((cx - cw, cup_top + h * 0.22, cx + cw, cup_top + h * 0.27), fill=pal.accent)
+    steam = mix((255, 255, 255), pal.sky_bottom, 0.3)
+    for k in (-1, 0, 1):
+        points = [
+            (
+                cx + k * cw * 0.45 + cw * 0.12 * math.sin(t * 0.9 + k),
+                cup_top - h * 0.06 - t * h * 0.025,
+            )
+            for t in range(9)
+        ]
+        draw.line(points, fill=steam, width=max(2, int(w * 0.02)), joint="curve")
+
+
+def _boat(draw: Draw, rng: random.Random, pal: Palette, box: Box) -> None:
+    w, h = box.width, box.height
+    hull = mix(pal.near, (20, 20, 30), 0.4)
+    sail = mix((250, 246, 236), pal.sun, 0.25)
+    draw.polygon(
+        [
+            (box.left, box.bottom - h * 0.2),
+            (box.right, box.bottom - h * 0.2),
+            (box.right - w * 0.15, box.bottom),
+            (box.left + w * 0.12, box.bottom),
+        ],
+        fill=hull,
+    )
+    mast = box.left + w * 0.48
+    draw.line((mast, box.bottom - h * 0.2, mast, box.top), fill=hull, width=max(1, w // 40))
+    draw.polygon(
+        [
+            (mast + w * 0.03, box.top + h * 0.04),
+            (mast + w * 0.03, box.bottom - h * 0.26),
+            (box.right - w * 0.06, box.bottom - h * 0.26),
+        ],
+        fill=sail,
+    )
+    draw.polygon(
+        [
+            (mast - w * 0.03, box.top + h * 0.15),
+            (mast - w * 0.03, box.bottom - h * 0.26),
+            (box.left + w * 0.1, box.bottom - h * 0.26),
+        ],
+        fill=mix(sail, pal.accent, 0.35),
+    )
+
+
+def _house(draw: Draw, rng: random.Random, pal: Palette, box: Box) -> None:
+    w, h = box.width, box.height
+    wall = mix(pal.near, pal.far, 0.2)
+    roof = mix(pal.near, (10, 10, 14), 0.35)
+    draw.rectangle(
+        (box.left + w * 0.1, box.top + h * 0.45, box.right - w * 0.1, box.bottom), fill=wall
+    )
+    draw.polygon(
+        [
+            (box.left, box.top + h * 0.48),
+            ((box.left + box.right) / 2, box.top),
+            (box.right, box.top + h * 0.48),
+        ],
+        fill=roof,
+    )
+    draw.rectangle(
+        (box.right - w * 0.35, box.top + h * 0.08, box.right - w * 0.24, box.top + h * 0.3),
+        fill=roof,
+    )
+    lamp = mix(pal.accent, (255, 226, 150), 0.5)
+    draw.rectangle(
+        (box.left + w * 0.25, box.top + h * 0.58, box.left + w * 0.42, box.top + h * 0.75),
+        fill=lamp,
+    )
+    draw.rectangle(
+        (box.left + w * 0.56, box.top + h * 0.6, box.left + w * 0.7, box.bottom), fill=roof
+    )
+
+
+def _birds(draw: Draw, rng: random.Random, pal: Palette, box: Box) -> None:
+    colour = mix(pal.near, (0, 0, 0), 0.3)
+    for _ in range(rng.randint(4, 8)):
+        x = rng.uniform(box.left, box.right)
+        y = rng.uniform(box.top, box.bottom)
+        s = rng.uniform(0.012, 0.024) * box.width * 2
+        draw.line(
+            [
+                (x - s, y - s * 0.35),
+                (x - s * 0.45, y - s * 0.45),
+                (x, y),
+                (x + s * 0.45, y - s * 0.45),
+                (x + s, y - s * 0.35),
+            ],
+            fill=colour,
+            width=max(1, int(s / 6)),
+            joint="curve",
+        )
+
+
+def _flowers(draw: Draw, rng: random.Random, pal: Palette, box: Box) -> None:
+    petals = [pal.accent, mix(pal.accent, (255, 255, 255), 0.5), mix(pal.sun, pal.accent, 0.4)]
+    stem = mix(pal.near, (40, 90, 50), 0.5)
+    for _ in range(int(box.width / 14)):
+        x = rng.uniform(box.left, box.right)
+        y = rng.uniform(box.top, box.bottom)
+        r = box.height * rng.uniform(0.04, 0.09) * (0.5 + (y - box.top) / box.height)
+        draw.line((x, y, x + rng.uniform(-r, r), y + r * 4), fill=stem, width=max(1, int(r / 4)))
+        colour = rng.choice(petals)
+        for k in range(5):
+            a = k / 5 * math.tau
+            px, py = x + math.cos(a) * r * 0.7, y + math.sin(a) * r * 0.7
+            draw.ellipse((px - r * 0.55, py - r * 0.55, px + r * 0.55, py + r * 0.55), fill=colour)
+        draw.ellipse((x - r * 0.35, y - r * 0.35, x + r * 0.35, y + r * 0.35), fill=pal.sun)
+
+
+def _emblem(draw: Draw, rng: random.Random, pal: Palette, box: Box, initials: str) -> None:
+    cx, cy = (box.left + box.right) / 2, (box.top + box.bottom) / 2
+    r = min(box.width, box.height) / 2
+    ring = mix(pal.accent, (255, 255, 255), 0.1)
+    draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=mix(pal.sky_top, pal.near, 0.4))
+    draw.ellipse((cx - r, cy - r, cx + r, cy + r), outline=ring, width=max(2, int(r * 0.07)))
+    sides = rng.choice((3, 4, 6, 8))
+    turn = rng.uniform(0, math.tau / sides)
+    inner = r * 0.62
+    shape = [
+        (
+            cx + inner * math.cos(turn + k * math.tau / sides - math.pi / 2),
+            cy + inner * math.sin(turn + k * math.tau / sides - math.pi / 2),
+        )
+        for k in range(sides)
+    ]
+    draw.polygon(shape, fill=mix(pal.accent, pal.sun, 0.3))
+    dot = r * 0.24
+    draw.ellipse((cx - dot, cy - dot, cx + dot, cy + dot), fill=mix(pal.sky_top, pal.near, 0.5))
+    if initials:
+        font, _ = fit_text(
+            initials, Box(int(cx - dot), int(cy - dot), int(cx + dot), int(cy + dot))
+        )
+        draw.text((cx, cy), initials, font=font, fill=pal.sun, anchor="mm")
+
+
+# --------------------------------------------------------------------------- composition
+
+
+def _sun_position(rng: random.Random, w: int, h: int, horizon: float) -> tuple[float, float]:
+    return w * rng.uniform(0.22, 0.78), horizon - h * rng.uniform(0.1, 0.28)
+
+
+def _landscape(
+    prompt: str, size: tuple[int, int], rng: random.Random, pal: Palette, subjects: list[str]
+) -> Image.Image:
+    """The full scene (sky, light, land or sea, subjects) on the work canvas, RGB."""
+    w, h = size
+    horizon = h * rng.uniform(0.56, 0.66)
+    sky = vertical_gradient(
+        size, [pal.sky_top, mix(pal.sky_top, pal.sky_bottom, 0.6), pal.sky_bottom]
+    )
+    draw = ImageDraw.Draw(sky)
+    if pal.night or "rocket" in subjects:
+        _stars(draw, rng, w, h, horizon)
+    sun = _sun_position(rng, w, h, horizon)
+    sun_r = min(w, h) * rng.uniform(0.06, 0.1)
+    _glow(sky, sun, sun_r * 4.5, pal.sun, 0.55)
+    draw.ellipse((sun[0] - sun_r, sun[1] - sun_r, sun[0] + sun_r, sun[1] + sun_r), fill=pal.sun)
+    if pal.night:
+        crater = mix(pal.sun, pal.sky_top, 0.12)
+        for _ in range(4):
+            cx, cy = (
+                sun[0] + rng.uniform(-0.5, 0.5) * sun_r,
+                sun[1] + rng.uniform(-0.5, 0.5) * sun_r,
+            )
+            cr = sun_r * rng.uniform(0.1, 0.22)
+            draw.ellipse((cx - cr, cy - cr, cx + cr, cy + cr), fill=crater)
+    if "mountains" in subjects:
+        _mountains(draw, rng, pal, w, h, horizon)
+    if "city" in subjects:
+        _city(draw, rng, pal, Box(0, int(horizon - h * 0.34), w, int(horizon + h * 0.02)))
+    water = bool(set(words_of(prompt)) & _WATER_WORDS)
+    if water:
+        _water(sky, rng, pal, horizon, sun)
+        draw = ImageDraw.Draw(sky)
+    else:
+        _hills(draw, rng, pal, w, h, horizon)
+    side = rng.choice((0.22, 0.78))
+    for subject in subjects:
+        _place_subject(sky, draw, rng, pal, subject, horizon, side, water)
+    return sky
+
+
+def _place_subject(
+    canvas: Image.Image,
+    draw: Draw,
+    rng: random.Random,
+    pal: Palette,
+    subject: str,
+    horizon: float,
+    side: float,
+    water: bool,
+) -> None:
+    w, h = canvas.size
+    unit = min(w, h)
+    if subject == "lighthouse":
+        bw, bh = unit * 0.16, h * 0.52
+        box = Box(
+            int(w * side - bw / 2),
+            int(horizon + h * 0.1 - bh),
+            int(w * side + bw / 2),
+            int(horizon + h * 0.1),
+        )
+        _lighthouse_beam(canvas, rng, box)
+        _lighthouse(ImageDraw.Draw(canvas), rng, pal, box)
+    elif subject == "trees":
+        _trees(draw, rng, pal, Box(0, int(h * 0.45), w, h))
+    elif subject == "cat":
+        cw, ch = unit * 0.22, unit * 0.3
+        cx = w * (1 - side)
+        box = Box(int(cx - cw / 2), int(h - ch - h * 0.04), int(cx + cw / 2), int(h - h * 0.04))
+        draw.ellipse(
+            (cx - cw * 1.6, box.bottom - ch * 0.08, cx + cw * 1.6, h + ch),
+            fill=mix(pal.near, (0, 0, 0), 0.35),
+        )
+        _cat(draw, rng, pal, box)
+    elif subject == "rocket":
+        rw, rh = int(unit * 0.3), int(unit * 0.55)
+        x = int(w * (1 - side) - rw / 2)
+        _rocket(canvas, rng, pal, Box(x, int(h * 0.06), x + rw, int(h * 0.06) + rh))
+    elif subject == "cup":
+        cw, ch = unit * 0.42, unit * 0.42
+        box = Box(
+            int(w / 2 - cw / 2), int(h - ch - h * 0.02), int(w / 2 + cw / 2), int(h - h * 0.02)
+        )
+        _cup(draw, rng, pal, box, table=True)
+    elif subject == "boat" and water:
+        bw = unit * 0.18
+        bx = w * rng.uniform(0.35, 0.65)
+        box = Box(
+            int(bx - bw / 2),
+            int(horizon + h * 0.08 - bw * 1.1),
+            int(bx + bw / 2),
+            int(horizon + h * 0.08),
+        )
+        _boat(draw, rng, pal, box)
+    elif subject == "house":
+        hw = unit * 0.16
+        hx = w * (1 - side)
+        box = Box(
+            int(hx - hw / 2),
+            int(horizon + h * 0.06 - hw),
+            int(hx + hw / 2),
+            int(horizon + h * 0.07),
+        )
+        _house(draw, rng, pal, box)
+    elif subject == "birds":
+        _birds(
+            draw, rng, pal, Box(int(w * 0.1), int(h * 0.1), int(w * 0.9), int(horizon - h * 0.2))
+        )
+    elif subject == "flowers":
+        _flowers(draw, rng, pal, Box(0, int(h * 0.8), w, h))
+
+
+def _subject_alone(
+    size: tuple[int, int], rng: random.Random, pal: Palette, subject: str, initials: str
+) -> Image.Image:
+    """One subject centred on a transparent RGBA canvas (stickers, cut-outs, logos)."""
+    w, h = size
+    layer = Image.new("RGBA", size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(layer)
+    side = int(min(w, h) * 0.8)
+    box = Box((w - side) // 2, (h - side) // 2, (w + side) // 2, (h + side) // 2)
+    drawers: dict[str, Callable[[Draw, random.Random, Palette, Box], None]] = {
+        "lighthouse": _lighthouse,
+        "trees": _trees,
+        "cat": _cat,
+        "boat": _boat,
+        "house": _house,
+        "birds": _birds,
+        "flowers": _flowers,
+    }
+    if subject == "rocket":
+        _rocket(layer, rng, pal, box)
+    elif subject == "cup":
+        _cup(draw, rng, pal, box, table=False)
+    elif subject in drawers:
+        drawers[subject](draw, rng, pal, box)
+    else:
+        _emblem(draw, rng, pal, box, initials)
+    return layer
+
+
+def _logo_card(
+    size: tuple[int, int], rng: random.Random, pal: Palette, initials: str, has_title: bool
+) -> Image.Image:
+    w, h = size
+    card = vertical_gradient(size, [mix(pal.sky_top, (255, 255, 255), 0.08), pal.sky_top])
+    _glow(card, (w / 2, h * 0.45), min(w, h) * 0.6, pal.sky_bottom, 0.5)
+    side = min(w, h) * (0.5 if has_title else 0.62)
+    cy = h * (0.42 if has_title else 0.5)
+    box = Box(int(w / 2 - side / 2), int(cy - side / 2), int(w / 2 + side / 2), int(cy + side / 2))
+    _emblem(ImageDraw.Draw(card), rng, pal, box, initials)
+    return card
+
+
+def _initials(prompt: str, title: str | None) -> str:
+    source = title or ""
+    letters = [word[0] for word in source.split() if word[:1].isalnum()]
+    return "".join(letters[:2]).upper()
+
+
+def add_grain(image: Image.Image, seed: int, amplitude: int = _GRAIN_AMPLITUDE) -> Image.Image:
+    """Film grain from a seeded tile (deterministic), added to the colour channels."""
+    rng = random.Random(seed)
+    tile = Image.frombytes("L", (_GRAIN_TILE, _GRAIN_TILE), rng.randbytes(_GRAIN_TILE**2))
+    tile = tile.point(lambda v: 128 + (v - 128) * amplitude // 128)
+    noise = Image.new("L", image.size)
+    for y in range(0, image.height, _GRAIN_TILE):
+        for x in range(0, image.width, _GRAIN_TILE):
+            noise.paste(tile, (x, y))
+    bands = image.split()
+    grained = [ImageChops.add(band, noise, 1.0, -128) for band in bands[:3]]
+    return Image.merge(image.mode, [*grained, *bands[3:]])
+
+
+def _title_box(w: int, h: int, layout: str) -> Box:
+    if layout == "logo":
+        return Box(int(w * 0.1), int(h * 0.74), int(w * 0.9), int(h * 0.9))
+    if layout == "alone":
+        return Box(int(w * 0.08), int(h * 0.8), int(w * 0.92), int(h * 0.96))
+    return Box(int(w * 0.08), int(h * 0.06), int(w * 0.92), int(h * 0.22))
+
+
+def _poster(
+    prompt: str,
+    width: int,
+    height: int,
+    rng: random.Random,
+    pal: Palette,
+    subjects: list[str],
+    title: str | None,
+    seed: int,
+) -> Image.Image:
+    margin = max(8, int(min(width, height) * 0.05))
+    band = int(height * 0.2)
+    inner_w, inner_h = width - 2 * margin, height - margin - band
+    scene = _landscape(prompt, work_size(inner_w, inner_h), rng, pal, subjects)
+    scene = scene.resize((inner_w, inner_h), Image.Resampling.LANCZOS)
+    mat: RGB = (245, 239, 228) if luminance(pal.sky_bottom) > 90 else (22, 20, 28)
+    canvas = Image.new("RGB", (width, height), mat)
+    canvas.paste(scene, (margin, margin))
+    line = max(1, margin // 8)
+    ImageDraw.Draw(canvas).rectangle(
+        (
+            margin - 2 * line,
+            margin - 2 * line,
+            width - margin + 2 * line - 1,
+            margin + inner_h + 2 * line - 1,
+        ),
+        outline=pal.accent,
+        width=line,
+    )
+    canvas = add_grain(canvas, seed)
+    ink: RGB = (28, 24, 32) if luminance(mat) > 128 else (246, 240, 230)
+    text = title or " ".join(w.capitalize() for w in words_of(prompt)[:3]) or "Atelier"
+    draw_text(
+        canvas,
+        text,
+        Box(margin, height - band + band // 8, width - margin, height - band // 8),
+        ink,
+    )
+    return canvas
+
+
+def compose(prompt: str, width: int, height: int, *, transparent: bool = False) -> Image.Image:
+    """Render ``prompt`` as a picture of exactly ``width`` x ``height`` (RGBA if transparent)."""
+    if width < 1 or height < 1:
+        raise ValueError(f"Image size must be positive, got {width}x{height}.")
+    seed = seed_for(prompt)
+    rng = random.Random(seed)
+    pal = palette_for(prompt)
+    subjects = subjects_of(prompt)
+    titles = quoted_texts(prompt)
+    title = titles[0] if titles else None
+    initials = _initials(prompt, title)
+    if "poster" in subjects and not transparent:
+        rest = [s for s in subjects if s != "poster"]
+        return _poster(prompt, width, height, rng, pal, rest, title, seed)
+    if transparent:
+        main = next((s for s in subjects if s not in ("poster", "logo")), "logo")
+        work = _subject_alone(work_size(width, height), rng, pal, main, initials)
+        layout = "alone"
+    elif "logo" in subjects:
+        work = _logo_card(work_size(width, height), rng, pal, initials, title is not None)
+        layout = "logo"
+    else:
+        work = _landscape(prompt, work_size(width, height), rng, pal, subjects)
+        layout = "scene"
+    image = work.resize((width, height), Image.Resampling.LANCZOS)
+    image = add_grain(image, seed, _GRAIN_AMPLITUDE if not transparent else 4)
+    if title:
+        draw_text(image, title, _title_box(width, height, layout), pal.ink)
+    return image
