@@ -1,0 +1,69 @@
+"""Bill panel rows, table and chart; lineage text."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from PIL import Image
+
+from agent.records import CostLine, TurnBill, TurnRecord
+from ui.commands import command_of
+from ui.panels import bill_markdown, bill_rows, cost_chart_png
+from ui.profiles import profile_for
+
+
+def _turn(number: int, text: str, image: str | None, status: str = "ok") -> TurnRecord:
+    lines = [CostLine("text_input", "gpt-5.1", 100, Decimal("1.25"), Decimal(text), "OpenAI")]
+    if image is not None:
+        lines.append(
+            CostLine("image_output", "gpt-image-2", 1756, Decimal("30"), Decimal(image), "OpenAI")
+        )
+    return TurnRecord(
+        session_id="s",
+        turn=number,
+        user_text=f"prompt {number} | with a pipe",
+        status=status,  # type: ignore[arg-type]
+        started_at=datetime.now(UTC),
+        bill=TurnBill(tuple(lines)),
+        image_ids=("ig_1",) if image else (),
+    )
+
+
+def test_rows_run_a_cumulative_total() -> None:
+    rows = bill_rows([_turn(2, "0.002", None, "cancelled"), _turn(1, "0.001", "0.05268")])
+    assert [row.turn for row in rows] == [1, 2]
+    assert rows[0].images_usd == Decimal("0.05268")
+    assert rows[1].cumulative_usd == Decimal("0.05568")
+
+
+def test_table_escapes_pipes_flags_status_and_shows_budget_left() -> None:
+    rows = bill_rows([_turn(1, "0.001", "0.05268"), _turn(2, "0.002", None, "cancelled")])
+    table = bill_markdown(rows, Decimal("5.00"))
+    assert "prompt 1 / with a pipe" in table
+    assert "_(cancelled)_" in table
+    assert "**Session total $0.05568** of $5.00 budget ($4.94432 left)" in table
+    assert bill_markdown([], None).startswith("No turns yet")
+
+
+def test_chart_is_a_png_of_the_declared_size() -> None:
+    rows = bill_rows([_turn(n, "0.001", "0.05") for n in range(1, 6)])
+    image = Image.open(io.BytesIO(cost_chart_png(rows)))
+    assert image.format == "PNG"
+    assert image.size == (640, 260)
+    empty = Image.open(io.BytesIO(cost_chart_png([])))
+    assert empty.size == (640, 260)
+
+
+def test_commands_from_composer_or_typed() -> None:
+    assert command_of("bill", "") == "bill"
+    assert command_of(None, "/bill please") == "bill"
+    assert command_of(None, "/unknown") is None
+    assert command_of(None, "draw a bill") is None
+
+
+def test_copilot_always_uses_support() -> None:
+    assert profile_for("Studio", client_type="copilot") == "support"
+    assert profile_for("Brainstorm", client_type="webapp") == "brainstorm"
+    assert profile_for(None, client_type="webapp") == "studio"
