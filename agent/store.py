@@ -222,6 +222,9 @@ class Store:
                     f"Image {image.id!r} is from session {image.session_id!r} turn {image.turn}, "
                     f"not from session {turn.session_id!r} turn {turn.turn}."
                 )
+        ids = [image.id for image in images]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"Turn {turn.turn} lists an image id twice: {ids}.")
         bill = turn.bill
         key = (turn.session_id, turn.turn)
         async with self._write() as db:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import sqlite3
+import tempfile
 from collections.abc import Awaitable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
@@ -12,6 +13,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from agent.errors import NotFound
 from agent.migrations import apply_migrations
@@ -466,3 +469,39 @@ async def test_close_twice_is_harmless(tmp_path: Path) -> None:
     await store.close()
     with pytest.raises(ValueError):
         await store.get_session("s1")
+
+
+async def test_an_image_listed_twice_is_refused_before_writing(store: Store) -> None:
+    await store.create_session(session())
+    with pytest.raises(ValueError, match="twice"):
+        await store.record_turn(turn(), [image("ig_a"), image("ig_a")])
+    assert await store.turns("s1") == []
+
+
+_money = st.decimals(
+    min_value=Decimal(0), max_value=Decimal(1000), places=8, allow_nan=False, allow_infinity=False
+)
+
+
+@settings(max_examples=25, deadline=None)
+@given(costs=st.lists(st.lists(st.one_of(st.none(), _money), min_size=1, max_size=4), max_size=6))
+async def test_money_round_trips_and_sums_exactly(costs: list[list[Decimal | None]]) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        store = await Store.open(Path(folder) / "money.db")
+        try:
+            await store.create_session(session())
+            for number, line_costs in enumerate(costs, start=1):
+                await store.record_turn(
+                    turn(number=number, costs=tuple(map(_text, line_costs))), []
+                )
+            stored = await store.turns("s1")
+            assert [[line.cost_usd for line in t.bill.lines] for t in stored] == costs
+            expected = sum((c for line in costs for c in line if c is not None), Decimal(0))
+            assert await store.session_spent("s1") == expected
+            assert await store.app_spent_since(T0) == expected
+        finally:
+            await store.close()
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
