@@ -34,9 +34,7 @@ def test_usd_keeps_every_digit_and_says_unknown() -> None:
 def test_bill_line_splits_text_and_images_and_shows_budget() -> None:
     bill = TurnBill((_line("text_input", "0.0036"), _line("image_output", "0.0527")))
     line = bill_line(bill, Decimal("0.1120"), Decimal("5.00"))
-    assert line == (
-        "This turn $0.0563 (text $0.0036 · images $0.0527) · session $0.1120 of $5.00"
-    )
+    assert line == ("This turn $0.0563 (text $0.0036 · images $0.0527) · session $0.1120 of $5.00")
 
 
 def test_bill_line_flags_unpriced_and_estimated_usage() -> None:
