@@ -32,15 +32,16 @@ async def apply_migrations(
         raise ValueError(f"bad migrations table name {table!r}")
     await db.execute(f"CREATE TABLE IF NOT EXISTS {table} (name TEXT PRIMARY KEY, applied_at TEXT)")
     await db.commit()
-    async with db.execute(f"SELECT name FROM {table}") as cursor:
-        done = {row[0] for row in await cursor.fetchall()}
     applied: list[str] = []
     for migration in migrations:
         name = migration.__name__
-        if name in done:
-            continue
         await db.execute("BEGIN IMMEDIATE")
         try:
+            # Checked under the write lock: another process may have applied it meanwhile.
+            async with db.execute(f"SELECT 1 FROM {table} WHERE name = ?", (name,)) as cursor:
+                if await cursor.fetchone() is not None:
+                    await db.rollback()
+                    continue
             await migration(db)
             await db.execute(
                 f"INSERT INTO {table} (name, applied_at) VALUES (?, ?)",
