@@ -1,0 +1,68 @@
+"""The embedded Responses-API-compatible engine: the demo, the test double, the load target.
+
+``Engine(config).asgi`` is a Starlette app speaking the OpenAI Responses API wire format
+(including the built-in ``image_generation`` tool); the real ``openai.AsyncOpenAI`` client talks
+to it in-process through ``agent.engine.transport.StreamingASGITransport``, or over HTTP via
+``serve`` (``atelier engine --host 127.0.0.1 --port 8900``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from starlette.applications import Starlette
+
+from agent.config import Settings
+from agent.engine.app import create_app
+from agent.engine.faults import FaultBook
+from agent.engine.state import ResponseStore
+
+__all__ = ["Engine", "EngineConfig", "serve"]
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """How an engine behaves: where it stores responses, what it blocks, default faults."""
+
+    db_path: Path | None  # None keeps stored responses in memory only
+    blocklist: tuple[str, ...] = ()
+    default_fault: str | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> EngineConfig:
+        """The engine configuration the app's settings describe."""
+        return cls(
+            db_path=settings.engine_db_path,
+            blocklist=settings.blocklist,
+            default_fault=settings.engine_fault,
+        )
+
+
+class Engine:
+    """One engine instance. Its database opens lazily on first use; close with ``aclose``."""
+
+    def __init__(self, config: EngineConfig) -> None:
+        self.config = config
+        self._store = ResponseStore(config.db_path)
+        self.asgi: Starlette = create_app(
+            self._store, FaultBook(config.default_fault), config.blocklist
+        )
+
+    async def aclose(self) -> None:
+        """Release the database connection."""
+        await self._store.aclose()
+
+
+async def serve(host: str, port: int, config: EngineConfig) -> None:
+    """Run the engine over HTTP under uvicorn until cancelled or interrupted."""
+    import uvicorn
+
+    engine = Engine(config)
+    server = uvicorn.Server(
+        uvicorn.Config(engine.asgi, host=host, port=port, lifespan="off", log_level="warning")
+    )
+    try:
+        await server.serve()
+    finally:
+        await engine.aclose()
