@@ -121,10 +121,8 @@ class LocalStorageClient(BaseStorageClient):
     ) -> None:
         if not overwrite and path.exists():
             raise FileExistsError(f"object {path.name!r} exists and overwrite is false")
-        meta_path.parent.mkdir(parents=True, exist_ok=True)
-        _atomic_write(meta_path, json.dumps(meta).encode("utf-8"))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _atomic_write(path, payload)
+        _write_in_dir(meta_path, json.dumps(meta).encode("utf-8"))
+        _write_in_dir(path, payload)
 
     async def delete_file(self, object_key: str) -> bool:
         """Delete the object; True if it existed."""
@@ -137,9 +135,21 @@ class LocalStorageClient(BaseStorageClient):
                 path.unlink()
             except FileNotFoundError:
                 return False
+            finally:
+                self._prune(meta_path.parent)
+                self._prune(path.parent)
             return True
 
         return await asyncio.to_thread(_delete)
+
+    def _prune(self, directory: Path) -> None:
+        # Remove directories a deletion left empty (a deleted thread's folder), up to root.
+        while directory != self.root and directory.is_relative_to(self.root):
+            try:
+                directory.rmdir()
+            except OSError:  # not empty (or already gone): stop here
+                return
+            directory = directory.parent
 
     async def get_read_url(self, object_key: str) -> str:
         """The URL the file route serves ``object_key`` at."""
@@ -166,6 +176,18 @@ class LocalStorageClient(BaseStorageClient):
 
     async def close(self) -> None:
         """Nothing to release: files are opened per call."""
+
+
+def _write_in_dir(path: Path, payload: bytes) -> None:
+    # A concurrent delete may prune the (empty) folder between mkdir and the write: retry.
+    for attempt in range(3):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            _atomic_write(path, payload)
+            return
+        except FileNotFoundError:
+            if attempt == 2:
+                raise
 
 
 def _atomic_write(path: Path, payload: bytes) -> None:

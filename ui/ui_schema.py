@@ -127,3 +127,9 @@ async def m001_chainlit_tables(db: aiosqlite.Connection) -> None:
         )
         """
     )
+
+
+@UI_MIGRATIONS.register
+async def m002_index_step_sequence(db: aiosqlite.Connection) -> None:
+    """Each step insert reads MAX(seq): an index keeps that O(log n) as history grows."""
+    await db.execute("CREATE INDEX cl_steps_by_seq ON cl_steps (seq)")

@@ -81,7 +81,10 @@ async def test_schema_is_migrated_lazily_in_wal_mode(tmp_path: Path) -> None:
     again = SQLiteDataLayer(db_path)
     assert await again.get_user("nobody") is None  # re-opening does not re-run migrations
     await again.close()
-    assert rows(db_path, "SELECT name FROM _ui_migrations") == [("m001_chainlit_tables",)]
+    assert rows(db_path, "SELECT name FROM _ui_migrations ORDER BY name") == [
+        ("m001_chainlit_tables",),
+        ("m002_index_step_sequence",),
+    ]
 
 
 async def test_closed_layer_refuses_use(layer: SQLiteDataLayer) -> None:
@@ -432,6 +435,7 @@ async def test_delete_thread_removes_everything(
     assert await layer.get_thread_author("t1") == ""
     assert not await layer.is_shared("t1")
     assert not storage.path_for(f"threads/t1/files/{image.id}").exists()
+    assert not (storage.root / "threads" / "t1").exists()  # the emptied folder is gone
     db = tmp_path / "atelier.db"
     for table in ("cl_steps", "cl_elements", "cl_feedbacks", "cl_thread_shares"):
         assert rows(db, f"SELECT COUNT(*) FROM {table} WHERE thread_id = 't1'") == [(0,)], table

@@ -49,8 +49,12 @@ async def test_upload_read_url_locate_delete(storage: LocalStorageClient) -> Non
     assert path.read_bytes() == PNG
     assert path.is_relative_to(storage.root)
     assert mime == "image/png"
+    await storage.upload_file("threads/t1/files/e2", PNG, mime="image/png")
     assert await storage.delete_file("threads/t1/files/e1")
     assert not await storage.delete_file("threads/t1/files/e1")
+    assert (storage.root / "threads" / "t1" / "files").is_dir()  # e2 still lives there
+    assert await storage.delete_file("threads/t1/files/e2")
+    assert sorted(p.name for p in storage.root.iterdir()) == []  # emptied folders pruned
     with pytest.raises(FileNotFoundError):
         await storage.locate("threads/t1/files/e1")
 
