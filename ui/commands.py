@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from chainlit.types import CommandDict
 
-COMMANDS: list[dict[str, Any]] = [
+COMMANDS: list[CommandDict] = [
     {
         "id": "bill",
         "icon": "receipt",
         "description": "Open the session bill: per-turn table, chart and exports",
         "button": False,
         "persistent": False,
+        "selected": False,
     },
     {
         "id": "images",
@@ -18,6 +19,7 @@ COMMANDS: list[dict[str, Any]] = [
         "description": "List this chat's images with their ids",
         "button": False,
         "persistent": False,
+        "selected": False,
     },
     {
         "id": "export",
@@ -25,6 +27,7 @@ COMMANDS: list[dict[str, Any]] = [
         "description": "Download every image with a manifest (ZIP)",
         "button": False,
         "persistent": False,
+        "selected": False,
     },
 ]
 COMMAND_IDS = frozenset(command["id"] for command in COMMANDS)
