@@ -32,7 +32,7 @@ from agent.uploads import (
 from . import files
 
 REFUSED: list[tuple[str, str, Callable[[], bytes], str]] = [
-    ("text-as-png", "notes.png", lambda: b"Dear team, the plan for Q3 is...\n" * 20, "not an image"),
+    ("text-as-png", "notes.png", lambda: b"Dear team, the Q3 plan is...\n" * 20, "not an image"),
     ("html-as-jpg", "x.jpg", lambda: b"<html><script>alert(1)</script></html>", "not an image"),
     ("empty", "empty.png", lambda: b"", "empty"),
     ("truncated-png", "cut.png", files.truncated_png, "damaged"),
