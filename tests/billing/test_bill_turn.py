@@ -80,7 +80,9 @@ def test_image_usage_lines_with_their_rates(openai_prices: PriceBook) -> None:
 
 def test_zero_token_lines_are_omitted(openai_prices: PriceBook) -> None:
     usage = ResponseUsage(text=TextUsage(input_tokens=100, output_tokens=5))
-    bill = bill_turn(usage, mainline_model="gpt-5.1", image_model="gpt-image-2", prices=openai_prices)
+    bill = bill_turn(
+        usage, mainline_model="gpt-5.1", image_model="gpt-image-2", prices=openai_prices
+    )
     assert [line.kind for line in bill.lines] == ["text_input", "text_output"]
 
 
@@ -173,7 +175,9 @@ def test_cached_rate_falls_back_to_the_input_rate_when_not_listed(acme_prices: P
 
 def test_long_context_uses_the_tier_rate(openai_prices: PriceBook) -> None:
     usage = ResponseUsage(text=TextUsage(input_tokens=300_000, output_tokens=1_000))
-    bill = bill_turn(usage, mainline_model="gpt-5.4", image_model="gpt-image-2", prices=openai_prices)
+    bill = bill_turn(
+        usage, mainline_model="gpt-5.4", image_model="gpt-image-2", prices=openai_prices
+    )
     lines = lines_by_kind(bill)
     assert lines["text_input"].rate_per_mtok_usd == Decimal("5")
     assert lines["text_output"].rate_per_mtok_usd == Decimal("22.5")

@@ -71,7 +71,9 @@ def test_formula_spot_values_differ_by_shape() -> None:
     # A square image scales its base fully; a 3:1 image gets a third of it.
     assert -(-96 * 32 * (2_000_000 + 3072 * 1024) // 4_000_000) == 3952  # integer ceil
     assert image_tokens_for("gpt-image-2", "3072x1024", "high") == 3952
-    assert image_tokens_for("gpt-image-2", "2048x2048", "high") == 96 * 96 * 6_194_304 // 4_000_000 + 1
+    assert (
+        image_tokens_for("gpt-image-2", "2048x2048", "high") == 96 * 96 * 6_194_304 // 4_000_000 + 1
+    )
 
 
 def test_fixed_table_models_use_published_table() -> None:
