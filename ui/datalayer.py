@@ -140,6 +140,8 @@ class SQLiteDataLayer(BaseDataLayer):
                 db.row_factory = sqlite3.Row
                 await db.execute("PRAGMA busy_timeout = 5000")
                 await db.execute("PRAGMA journal_mode = WAL")
+                # WAL + NORMAL: still crash-safe; only a power cut may lose the last commits.
+                await db.execute("PRAGMA synchronous = NORMAL")
                 await db.execute("PRAGMA foreign_keys = ON")
                 await apply_migrations(db, UI_MIGRATIONS, table=UI_MIGRATIONS_TABLE)
             except BaseException:

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from chainlit.context import init_http_context, init_ws_context
 from chainlit.element import File, Image
@@ -570,3 +571,66 @@ async def test_two_layers_share_one_file(tmp_path: Path) -> None:
     finally:
         await first.close()
         await second.close()
+
+
+async def test_chainlit_server_routes_work_on_this_layer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chainlit's own HTTP routes (history, resume, share, feedback, delete) on our layer."""
+    import chainlit.data as chainlit_data
+    from chainlit.auth.jwt import create_jwt
+    from chainlit.config import config
+    from chainlit.server import app
+
+    from ui.storage import install_file_route
+
+    monkeypatch.setenv("CHAINLIT_CUSTOM_AUTH", "1")
+    monkeypatch.setenv("CHAINLIT_AUTH_SECRET", "s" * 48)
+    storage = LocalStorageClient(tmp_path / "files")
+    layer = SQLiteDataLayer(tmp_path / "atelier.db", storage)
+    monkeypatch.setattr(config.code, "data_layer", lambda: layer)
+    monkeypatch.setattr(chainlit_data, "_data_layer", None)
+    monkeypatch.setattr(chainlit_data, "_data_layer_initialized", False)
+    routes_before = list(app.router.routes)
+    install_file_route(app, storage, layer.can_read_object)
+    init_http_context()
+    cookies = {"access_token": create_jwt(User(identifier="alice"))}
+    transport = httpx.ASGITransport(app=app)
+    try:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://testserver", cookies=cookies
+        ) as client:
+            listed = await client.post(
+                "/project/threads", json={"pagination": {"first": 20}, "filter": {}}
+            )
+            assert listed.status_code == 200 and listed.json()["data"] == []
+            alice = await layer.get_user("alice")  # created by Chainlit's auth on first call
+            assert alice is not None
+            await layer.update_thread("t1", name="hello", user_id=alice.id, tags=["studio"])
+            await layer.create_step(step("s1", "t1", type="user_message", output="hi"))
+            image = Image(name="x.png", content=PNG, thread_id="t1", for_id="s1", mime="image/png")
+            await layer.create_element(image)
+
+            listed = await client.post(
+                "/project/threads",
+                json={"pagination": {"first": 20}, "filter": {"search": "hel"}},
+            )
+            assert [t["id"] for t in listed.json()["data"]] == ["t1"]
+            resumed = (await client.get("/project/thread/t1")).json()
+            assert [s["output"] for s in resumed["steps"]] == ["hi"]
+            file = await client.get(resumed["elements"][0]["url"])
+            assert (file.status_code, file.content) == (200, PNG)
+            shared = await client.put(
+                "/project/thread/share", json={"threadId": "t1", "isShared": True}
+            )
+            assert shared.status_code == 200 and await layer.is_shared("t1")
+            feedback = await client.put(
+                "/feedback", json={"feedback": {"forId": "s1", "value": 1}, "sessionId": "x"}
+            )
+            assert feedback.status_code == 200
+            deleted = await client.request("DELETE", "/project/thread", json={"threadId": "t1"})
+            assert deleted.status_code == 200
+            assert await layer.get_thread("t1") is None
+    finally:
+        app.router.routes[:] = routes_before
+        await layer.close()
