@@ -5,11 +5,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
-from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageOps, ImageStat
+from PIL import Image, ImageChops, ImageDraw, ImageEnhance, ImageFilter, ImageOps, ImageStat
 
 from agent.engine.edit_ops import EditOp
 from agent.engine.lettering import Box, draw_text
 from agent.engine.palette import RGB
+from agent.engine.scene import add_grain
 
 MAX_EDGE = 3840
 MAX_PIXELS = 8_294_400
@@ -89,8 +90,9 @@ def cover_resize(image: Image.Image, size: tuple[int, int]) -> Image.Image:
 
 
 def extend_canvas(image: Image.Image, size: tuple[int, int]) -> Image.Image:
-    """Grow to a new aspect keeping the picture centred; the new margins are mirrored, blurred
-    continuations of the picture's edges with a soft seam."""
+    """Grow to a new aspect keeping the picture centred and whole. The new margins continue
+    the picture's edges (edge strips stretched outwards, then blurred), so horizons and sky
+    gradients run on without duplicating any subject; the seam is feathered."""
     tw, th = size
     scale = min(tw / image.width, th / image.height)
     inner = image.resize(
@@ -99,25 +101,33 @@ def extend_canvas(image: Image.Image, size: tuple[int, int]) -> Image.Image:
     )
     if inner.size == size:
         return inner
-    # Background: mirrored tiling (edge pixels continue naturally), then blurred.
-    tiled = Image.new(inner.mode, (inner.width * 3, inner.height * 3))
-    flipped_x = ImageOps.mirror(inner)
-    flipped_y = ImageOps.flip(inner)
-    both = ImageOps.flip(flipped_x)
-    for gy in range(3):
-        for gx in range(3):
-            tile = _mirror_tile(inner, flipped_x, flipped_y, both, gx, gy)
-            tiled.paste(tile, (gx * inner.width, gy * inner.height))
-    left = inner.width + (inner.width - tw) // 2
-    top = inner.height + (inner.height - th) // 2
-    background = tiled.crop((left, top, left + tw, top + th))
-    small = background.reduce(4) if min(background.size) >= 64 else background
-    blur = max(2.0, min(small.size) / 40)
-    background = small.filter(ImageFilter.GaussianBlur(blur)).resize(
-        size, Image.Resampling.BILINEAR
-    )
-    x, y = (tw - inner.width) // 2, (th - inner.height) // 2
-    seam = max(2, min(inner.size) // 24)
+    iw, ih = inner.size
+    x, y = (tw - iw) // 2, (th - ih) // 2
+    canvas = Image.new(inner.mode, size)
+    canvas.paste(inner, (x, y))
+    if x > 0 or tw > x + iw:
+        strip = max(2, iw // 40)
+        left = inner.crop((0, 0, strip, ih)).resize((max(1, x), ih), Image.Resampling.BILINEAR)
+        right_w = tw - x - iw
+        right = inner.crop((iw - strip, 0, iw, ih)).resize(
+            (max(1, right_w), ih), Image.Resampling.BILINEAR
+        )
+        canvas.paste(ImageOps.mirror(left), (0, y))
+        canvas.paste(ImageOps.mirror(right), (x + iw, y))
+    if y > 0 or th > y + ih:
+        strip = max(2, ih // 40)
+        top = canvas.crop((0, y, tw, y + strip)).resize((tw, max(1, y)), Image.Resampling.BILINEAR)
+        bottom_h = th - y - ih
+        bottom = canvas.crop((0, y + ih - strip, tw, y + ih)).resize(
+            (tw, max(1, bottom_h)), Image.Resampling.BILINEAR
+        )
+        canvas.paste(ImageOps.flip(top), (0, 0))
+        canvas.paste(ImageOps.flip(bottom), (0, y + ih))
+    small = canvas.reduce(4) if min(canvas.size) >= 64 else canvas
+    blurred = small.filter(ImageFilter.GaussianBlur(max(2.0, min(small.size) / 60)))
+    background = blurred.resize(size, Image.Resampling.BILINEAR)
+    background = add_grain(background, tw * 31 + th)
+    seam = max(2, min(iw, ih) // 24)
     fade = Image.new("L", inner.size, 255)
     draw = ImageDraw.Draw(fade)
     for k in range(seam):
@@ -125,30 +135,12 @@ def extend_canvas(image: Image.Image, size: tuple[int, int]) -> Image.Image:
         box = (
             k if x > 0 else -1,
             k if y > 0 else -1,
-            inner.width - 1 - k if x > 0 else inner.width,
-            inner.height - 1 - k if y > 0 else inner.height,
+            iw - 1 - k if x > 0 else iw,
+            ih - 1 - k if y > 0 else ih,
         )
         draw.rectangle(box, outline=value)
     background.paste(inner, (x, y), fade)
     return background
-
-
-def _mirror_tile(
-    inner: Image.Image,
-    flipped_x: Image.Image,
-    flipped_y: Image.Image,
-    both: Image.Image,
-    gx: int,
-    gy: int,
-) -> Image.Image:
-    mirror_x, mirror_y = gx != 1, gy != 1
-    if mirror_x and mirror_y:
-        return both
-    if mirror_x:
-        return flipped_x
-    if mirror_y:
-        return flipped_y
-    return inner
 
 
 # --------------------------------------------------------------------------- tone
@@ -238,64 +230,88 @@ def _add_text(image: Image.Image, text: str, area: Box | None) -> Image.Image:
 
 
 def _text_bands(image: Image.Image) -> list[Box]:
-    """Boxes around lettering-like rows (dense, fine edges) near the top and bottom."""
+    """Boxes around lettering: runs of rows, in the top or bottom 40%, crossed by many sharp
+    left-right changes (text strokes) — many more than the picture's typical row."""
     w, h = image.size
-    small_w = min(320, w)
-    small_h = max(8, round(h * small_w / w))
-    gray = ImageOps.grayscale(image).resize((small_w, small_h), Image.Resampling.BILINEAR)
-    edges = gray.filter(ImageFilter.FIND_EDGES).point(lambda v: 255 if v > 36 else 0)
-    data = edges.tobytes()
-    rows = [data[y * small_w : (y + 1) * small_w].count(255) / small_w for y in range(small_h)]
-    baseline = sorted(rows)[len(rows) // 2]
-    threshold = max(0.05, baseline * 3)
-    hot = [(r > threshold) and (y < small_h * 0.4 or y > small_h * 0.6) for y, r in enumerate(rows)]
+    factor = max(1, min(w, h) // 256)
+    gray = ImageOps.grayscale(image).reduce(factor)  # box filter: film grain averages out
+    sw, sh = gray.size
+    shifted = gray.transform(gray.size, Image.Transform.AFFINE, (1, 0, 1, 0, 1, 0))
+    strokes = ImageChops.difference(gray, shifted).point(lambda v: 255 if v > 28 else 0)
+    strokes = strokes.crop((0, 0, sw - 1, sh))
+    data = strokes.tobytes()
+    row_width = sw - 1
+    rows = [data[y * row_width : (y + 1) * row_width].count(255) for y in range(sh)]
+    typical = sorted(rows)[len(rows) // 2]
+    threshold = max(row_width * 0.06, typical * 4, 6)
+    hot = [r > threshold and not 0.4 * sh <= y <= 0.6 * sh for y, r in enumerate(rows)]
     boxes: list[Box] = []
     y = 0
-    while y < small_h:
+    while y < sh:
         if not hot[y]:
             y += 1
             continue
         start = y
-        gap = 0
-        while y < small_h and gap <= 2:
-            gap = 0 if hot[y] else gap + 1
+        while y < sh and (hot[y] or any(hot[y : y + 3])):
             y += 1
-        end = y - gap
-        if end - start >= 2:
-            band = edges.crop((0, start, small_w, end))
-            bbox = band.getbbox()
-            if bbox is not None:
-                sx, sy = w / small_w, h / small_h
-                margin = (end - start) * 0.35 + 2
-                boxes.append(
-                    Box(
-                        max(0, int((bbox[0] - margin) * sx)),
-                        max(0, int((start - margin) * sy)),
-                        min(w, int((bbox[2] + margin) * sx)),
-                        min(h, int((end + margin) * sy)),
-                    )
-                )
+        if y - start < 3:
+            continue
+        bbox = strokes.crop((0, start, row_width, y)).getbbox()
+        if bbox is None:
+            continue
+        margin = (y - start) * 0.5 + 3
+        boxes.append(
+            Box(
+                max(0, int((bbox[0] - margin) * factor)),
+                max(0, int((start - margin) * factor)),
+                min(w, int((bbox[2] + margin) * factor)),
+                min(h, int((y + margin) * factor)),
+            )
+        )
     return boxes
 
 
 def _fill_box(image: Image.Image, box: Box) -> None:
-    """Paint over ``box`` (in place) with a smooth blend of the rows just above and below it."""
-    _w, h = image.size
-    above = max(0, box.top - 2)
-    below = min(h - 1, box.bottom + 1)
-    strip = Image.new("RGB", (box.width, 2))
-    for row, y in ((0, above), (1, below)):
-        line = image.crop((box.left, y, box.right, y + 1))
-        line = line.resize((max(1, box.width // 24), 1), Image.Resampling.BOX)
-        strip.paste(line.resize((box.width, 1), Image.Resampling.BILINEAR), (0, row))
-    fill = strip.resize((box.width, box.height), Image.Resampling.BILINEAR)
-    feather = Image.new("L", (box.width, box.height), 0)
-    edge = max(1, min(box.width, box.height) // 8)
-    ImageDraw.Draw(feather).rectangle(
-        (edge, edge, box.width - edge - 1, box.height - edge - 1), fill=255
+    """Paint over ``box`` (in place) with a smooth blend of the rows just above and below it;
+    the fill covers the whole box and fades out over a margin around it."""
+    w, h = image.size
+    edge = max(2, min(box.width, box.height) // 6)
+    outer = Box(
+        max(0, box.left - edge),
+        max(0, box.top - edge),
+        min(w, box.right + edge),
+        min(h, box.bottom + edge),
     )
-    feather = feather.filter(ImageFilter.GaussianBlur(edge / 2))
-    image.paste(fill, (box.left, box.top), feather)
+    strip = Image.new("RGB", (outer.width, 2))
+    band = 4  # average a few rows so a single star or lamp does not streak the fill
+    for row, y in ((0, max(0, outer.top - band)), (1, min(h - band, outer.bottom))):
+        line = image.crop((outer.left, max(0, y), outer.right, max(0, y) + band))
+        line = line.resize((max(1, outer.width // 24), 1), Image.Resampling.BOX)
+        strip.paste(line.resize((outer.width, 1), Image.Resampling.BILINEAR), (0, row))
+    fill = strip.resize((outer.width, outer.height), Image.Resampling.BILINEAR)
+    fill = add_grain(fill, box.top)
+    feather = Image.new("L", (outer.width, outer.height), 0)
+    ImageDraw.Draw(feather).rectangle(
+        (
+            box.left - outer.left,
+            box.top - outer.top,
+            box.right - outer.left,
+            box.bottom - outer.top,
+        ),
+        fill=255,
+    )
+    feather = feather.filter(ImageFilter.BoxBlur(edge / 2))
+    # The box itself is always fully covered; only the margin blends.
+    feather.paste(
+        255,
+        (
+            box.left - outer.left,
+            box.top - outer.top,
+            box.right - outer.left,
+            box.bottom - outer.top,
+        ),
+    )
+    image.paste(fill, (outer.left, outer.top), feather)
 
 
 def _remove_text(image: Image.Image, area: Box | None) -> Image.Image:
