@@ -28,9 +28,6 @@ _SETTINGS_VARS = {
     "app_daily": "ATELIER_APP_DAILY_BUDGET_USD",
 }
 
-UNKNOWN_ESTIMATE = Decimal("NaN")
-"""Stands in for an unknown estimate on BudgetExceeded, whose ``estimate`` must be a Decimal."""
-
 
 @dataclass(frozen=True)
 class BudgetState:
@@ -98,7 +95,7 @@ def check_budgets(
                 f"{format_usd(state.limit_usd)}). Pick a model with a known price, or add its "
                 "price to your price file (ATELIER_PRICES_FILE).",
                 budget=state.name,
-                estimate=UNKNOWN_ESTIMATE,
+                estimate=None,
                 remaining=remaining,
             )
         after = state.spent_usd + estimate

@@ -70,12 +70,15 @@ class Cancelled(AtelierError):
 
 
 class BudgetExceeded(AtelierError):
-    """The turn could cost more than a budget has left; refused before any call."""
+    """The turn could cost more than a budget has left; refused before any call.
+
+    ``estimate`` is None when the turn's price is unknown (refused for that reason).
+    """
 
     code = "budget_exceeded"
 
     def __init__(
-        self, user_message: str, *, budget: str, estimate: Decimal, remaining: Decimal
+        self, user_message: str, *, budget: str, estimate: Decimal | None, remaining: Decimal
     ) -> None:
         super().__init__(user_message)
         self.budget = budget

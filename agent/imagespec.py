@@ -296,19 +296,24 @@ def worst_case_quality(model: str, quality: str) -> str:
     return "high"
 
 
-def worst_case_size(model: str, size: str) -> tuple[int, int]:
-    """The size to assume when estimating: "auto" may pick a portrait or landscape size."""
+AUTO_SIZES = ((1024, 1024), (1024, 1536), (1536, 1024))
+"""The sizes "auto" may resolve to."""
+
+
+def worst_case_size(model: str, size: str, quality: str = "high") -> tuple[int, int]:
+    """The size to assume when estimating: for "auto", the dearest size it may pick."""
     resolved = validate_size(model, size)
     if resolved is not None:
         return resolved
-    return 1024, 1536
+    concrete = worst_case_quality(model, quality)
+    return max(AUTO_SIZES, key=lambda wh: image_output_tokens(model, wh[0], wh[1], concrete))
 
 
 def auto_size_for(prompt: str) -> tuple[int, int]:
     """How "auto" size resolves for a prompt: portrait for posters, landscape for banners."""
     text = prompt.lower()
     if any(w in text for w in ("poster", "portrait", "book cover", "phone wallpaper", "flyer")):
-        return 1024, 1536
+        return AUTO_SIZES[1]
     if any(w in text for w in ("banner", "landscape", "wide", "panorama", "header", "cinematic")):
-        return 1536, 1024
-    return 1024, 1024
+        return AUTO_SIZES[2]
+    return AUTO_SIZES[0]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,13 @@ from typing import Any
 import pytest
 
 from agent.config import Settings
+
+# Chainlit's import pulls in traceloop, whose pydantic models emit deprecation warnings at
+# import time; with filterwarnings = error that would fail collection. Import it once here
+# with only those import-time warnings ignored; nothing is muted while tests run.
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    import chainlit  # noqa: F401
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex

@@ -79,7 +79,7 @@ def test_unknown_estimate_is_refused_by_a_finite_budget() -> None:
     assert info.value.budget == "session"
     assert "unknown" in info.value.user_message
     assert "$4.000000 left" in info.value.user_message
-    assert not info.value.estimate.is_finite()  # never presented as $0
+    assert info.value.estimate is None  # unknown, never presented as $0
 
 
 def test_budget_states_from_settings(settings: Settings) -> None:
