@@ -55,7 +55,9 @@ def test_targeting_an_image_references_it_by_id_with_its_reasoning_item() -> Non
 
 def test_without_stored_responses_the_target_goes_inline() -> None:
     settings = SessionSettings(store=False)
-    request = _build(settings=settings, target=TargetImage("ig_1", None, "data:image/png;base64,AA"))
+    request = _build(
+        settings=settings, target=TargetImage("ig_1", None, "data:image/png;base64,AA")
+    )
     assert request["store"] is False
     assert "previous_response_id" not in request
     (message,) = request["input"]  # type: ignore[misc]

@@ -1,0 +1,353 @@
+"""The ``atelier`` command: chat, engine, price, bill, export, sessions, serve."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn, TextIO
+
+from pydantic import ValidationError
+
+from agent.bill_format import bill_to_csv, bill_to_json, bill_to_markdown, format_usd
+from agent.calculator import format_quote, quote
+from agent.config import PROFILES, Settings
+from agent.engine import EngineConfig
+from agent.engine import serve as serve_engine
+from agent.errors import AtelierError
+from agent.event_json import event_json
+from agent.events import (
+    AgentEvent,
+    BudgetWarning,
+    ImageCallStarted,
+    ImageFailed,
+    ImageReady,
+    TextDelta,
+    TurnBilled,
+    TurnFailed,
+)
+from agent.imagespec import FORMATS, SpecError
+from agent.pricing import PriceBook
+from agent.runtime import Atelier
+from agent.session_settings import SessionSettings
+from agent.turns import Session
+
+CHAT_HELP = """Type a request, one turn per line. Commands:
+  /refine IMAGE_ID text     change one earlier image
+  /variations IMAGE_ID      three variations of an image
+  /images                   list this session's images
+  /bill                     the session bill so far
+  /quit                     leave (the session can be resumed with --session)"""
+
+
+def _default_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "local"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    parser = argparse.ArgumentParser(prog="atelier", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    chat = sub.add_parser("chat", help="chat in the terminal (stdin lines are turns)")
+    chat.add_argument("--session", help="resume this session id")
+    chat.add_argument("--profile", choices=PROFILES, default="studio")
+    chat.add_argument("--user", default=_default_user(), help="whose session it is")
+    chat.add_argument("--model", help="mainline (text) model")
+    chat.add_argument("--image-model")
+    chat.add_argument("--size", help="WIDTHxHEIGHT or auto")
+    chat.add_argument("--quality", choices=("low", "medium", "high", "auto", "xhigh", "max"))
+    chat.add_argument("--format", choices=FORMATS, dest="output_format")
+    chat.add_argument("--compression", type=int, dest="output_compression")
+    chat.add_argument("--partial-images", type=int, choices=range(4), metavar="0-3")
+    chat.add_argument("--no-store", action="store_true", help="zero-data-retention mode")
+    chat.add_argument("--jsonl", action="store_true", help="one JSON object per event")
+
+    engine = sub.add_parser("engine", help="serve the embedded engine over HTTP")
+    engine.add_argument("--host", default="127.0.0.1")
+    engine.add_argument("--port", type=int, default=8900)
+
+    price = sub.add_parser("price", help="what one image costs")
+    price.add_argument("--model", default="gpt-image-2")
+    price.add_argument("--size", required=True)
+    price.add_argument("--quality", required=True)
+    price.add_argument("--partial-images", type=int, default=0)
+
+    bill = sub.add_parser("bill", help="a session's bill")
+    bill.add_argument("session_id")
+    bill.add_argument("--format", choices=("md", "json", "csv"), default="md")
+
+    export = sub.add_parser("export", help="a session's images and manifest as a zip")
+    export.add_argument("session_id")
+    export.add_argument("dest", type=Path)
+
+    sessions = sub.add_parser("sessions", help="list sessions")
+    sessions.add_argument("--user", default=_default_user())
+
+    serve = sub.add_parser("serve", help="start the Chainlit app")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    return parser
+
+
+def _settings_changes(args: argparse.Namespace) -> dict[str, Any]:
+    pairs = {
+        "mainline_model": args.model,
+        "image_model": args.image_model,
+        "size": args.size,
+        "quality": args.quality,
+        "output_format": args.output_format,
+        "output_compression": args.output_compression,
+        "partial_images": args.partial_images,
+    }
+    changes = {key: value for key, value in pairs.items() if value is not None}
+    if args.no_store:
+        changes["store"] = False
+    return changes
+
+
+class ChatPrinter:
+    """Prints events for a person, or as JSON lines for a program."""
+
+    def __init__(self, out: TextIO, err: TextIO, jsonl: bool) -> None:
+        self.out, self.err, self.jsonl = out, err, jsonl
+
+    def emit(self, event: AgentEvent) -> None:
+        """Print one event."""
+        if self.jsonl:
+            self.out.write(json.dumps(event_json(event)) + "\n")
+            self.out.flush()
+            return
+        match event:
+            case TextDelta():
+                self.out.write(event.text)
+            case ImageCallStarted():
+                verb = "Editing" if event.action == "edit" else "Generating"
+                self.out.write(f"\n[{verb} {event.size} · {event.quality} …]\n")
+            case ImageReady():
+                image = event.image
+                parent = f" (from {image.parent_id})" if image.parent_id else ""
+                self.out.write(f"[image {image.id}{parent}: {image.size} → {image.path}]\n")
+            case ImageFailed():
+                self.out.write(f"[image {event.call_id} failed: {event.error.user_message}]\n")
+            case BudgetWarning():
+                self.out.write(
+                    f"[warning: {event.budget} budget at {format_usd(event.spent_usd)} "
+                    f"of {format_usd(event.limit_usd)}]\n"
+                )
+            case TurnBilled():
+                self.out.write(f"\n{self._bill_line(event)}\n")
+            case TurnFailed():
+                spent = format_usd(event.spent.known_usd) if event.spent.lines else "$0"
+                self.err.write(f"\nError: {event.error.user_message} (spent this turn: {spent})\n")
+        self.out.flush()
+
+    @staticmethod
+    def _bill_line(event: TurnBilled) -> str:
+        kinds = event.bill.by_kind()
+        total = format_usd(event.bill.total_usd)
+        estimated = " (estimated)" if event.bill.estimated else ""
+        budget = f" of {format_usd(event.session_budget_usd)}" if event.session_budget_usd else ""
+        session = format_usd(event.session_total_usd)
+        return (
+            f"Turn {event.turn}: {total}{estimated} (text {format_usd(kinds['text'])} · images "
+            f"{format_usd(kinds['images'])}) · session {session}{budget}"
+        )
+
+
+async def _open_session(atelier: Atelier, args: argparse.Namespace) -> Session:
+    changes = _settings_changes(args)
+    if args.session:
+        session = await atelier.resume_session(args.session, user_id=args.user)
+        if changes:
+            await session.update_settings(**changes)
+        return session
+    settings = SessionSettings.defaults(atelier.settings, args.profile).updated(**changes)
+    return await atelier.new_session(user_id=args.user, profile=args.profile, settings=settings)
+
+
+async def _read_line(interactive: bool) -> str | None:
+    if interactive:
+        try:
+            return await asyncio.to_thread(input, "you> ")
+        except EOFError:
+            return None
+    line = await asyncio.to_thread(sys.stdin.readline)
+    return line.rstrip("\n") if line else None
+
+
+async def _chat_command(session: Session, line: str, printer: ChatPrinter) -> bool:
+    """Run one line; returns False when the user wants to leave."""
+    words = line.split(maxsplit=2)
+    command = words[0].lower() if words else ""
+    target: str | None = None
+    variations: str | None = None
+    text = line
+    if command in ("/quit", "/exit"):
+        return False
+    if command == "/help":
+        printer.err.write(CHAT_HELP + "\n")
+        return True
+    if command == "/images":
+        for image in await session.images():
+            printer.out.write(f"{image.id}  turn {image.turn}  {image.size}  {image.path}\n")
+        return True
+    if command == "/bill":
+        printer.out.write(bill_to_markdown(session.id, await session.turns()) + "\n")
+        return True
+    if command == "/refine":
+        if len(words) < 3:
+            printer.err.write("Usage: /refine IMAGE_ID what to change\n")
+            return True
+        target, text = words[1], words[2]
+    elif command == "/variations":
+        if len(words) < 2:
+            printer.err.write("Usage: /variations IMAGE_ID\n")
+            return True
+        variations, text = words[1], (words[2] if len(words) > 2 else "")
+    elif command.startswith("/"):
+        printer.err.write(f"Unknown command {command}.\n{CHAT_HELP}\n")
+        return True
+    async for event in session.run_turn(text, target_image=target, variations_of=variations):
+        printer.emit(event)
+    return True
+
+
+async def chat(args: argparse.Namespace, settings: Settings) -> int:
+    """Chat in the terminal; every stdin line is a turn."""
+    interactive = sys.stdin.isatty() and not args.jsonl
+    printer = ChatPrinter(sys.stdout, sys.stderr, args.jsonl)
+    atelier = await Atelier.open(settings)
+    try:
+        session = await _open_session(atelier, args)
+        if not args.jsonl:
+            mode = "embedded engine" if settings.use_embedded_engine else "OpenAI API"
+            printer.err.write(
+                f"Session {session.id} ({session.profile}, {mode}). /help for help.\n"
+            )
+        while (line := await _read_line(interactive)) is not None:
+            if line.strip() and not await _chat_command(session, line.strip(), printer):
+                break
+    finally:
+        await atelier.aclose()
+    return 0
+
+
+async def bill(args: argparse.Namespace, settings: Settings) -> int:
+    """Print a session's bill as md, json or csv."""
+    atelier = await Atelier.open(settings)
+    try:
+        record = await atelier.store.get_session(args.session_id)
+        if record is None:
+            raise AtelierError(f"No session {args.session_id}. List them with `atelier sessions`.")
+        turns = await atelier.store.turns(args.session_id)
+    finally:
+        await atelier.aclose()
+    if args.format == "json":
+        print(json.dumps(bill_to_json(args.session_id, turns), indent=2))
+    elif args.format == "csv":
+        sys.stdout.write(bill_to_csv(args.session_id, turns))
+    else:
+        print(bill_to_markdown(args.session_id, turns))
+    return 0
+
+
+async def export(args: argparse.Namespace, settings: Settings) -> int:
+    """Write a session's images and manifest to a zip file."""
+    atelier = await Atelier.open(settings)
+    try:
+        record = await atelier.store.get_session(args.session_id)
+        if record is None:
+            raise AtelierError(f"No session {args.session_id}. List them with `atelier sessions`.")
+        session = await atelier.resume_session(args.session_id)
+        path = await session.export_zip(args.dest)
+    finally:
+        await atelier.aclose()
+    print(f"Wrote {path}")
+    return 0
+
+
+async def sessions(args: argparse.Namespace, settings: Settings) -> int:
+    """List a user's sessions."""
+    atelier = await Atelier.open(settings)
+    try:
+        records = await atelier.sessions(args.user)
+    finally:
+        await atelier.aclose()
+    for record in records:
+        print(f"{record.id}  {record.profile:<10} {record.turn_count:>3} turns  {record.title}")
+    return 0
+
+
+def price(args: argparse.Namespace, settings: Settings) -> int:
+    """Print what one image costs."""
+    result = quote(
+        args.model, args.size, args.quality, args.partial_images, PriceBook.load(settings)
+    )
+    print(format_quote(result))
+    return 0
+
+
+def serve(args: argparse.Namespace) -> NoReturn:
+    """Start the Chainlit app (replaces this process)."""
+    app = Path(__file__).resolve().parent.parent / "ui" / "app.py"
+    env = {key: value for key, value in os.environ.items() if key != "CI"}
+    command = ["chainlit", "run", str(app), "--host", args.host, "--port", str(args.port), "-h"]
+    os.execvpe("chainlit", command, env)
+
+
+def run_engine(args: argparse.Namespace, settings: Settings) -> int:
+    """Serve the embedded engine over HTTP until interrupted."""
+    print(f"Engine on http://{args.host}:{args.port}/v1 (OPENAI_BASE_URL for any client)")
+    asyncio.run(serve_engine(args.host, args.port, EngineConfig.from_settings(settings)))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``atelier`` command."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings()
+        match args.command:
+            case "chat":
+                return asyncio.run(chat(args, settings))
+            case "bill":
+                return asyncio.run(bill(args, settings))
+            case "export":
+                return asyncio.run(export(args, settings))
+            case "sessions":
+                return asyncio.run(sessions(args, settings))
+            case "price":
+                return price(args, settings)
+            case "engine":
+                return run_engine(args, settings)
+            case "serve":
+                return serve(args)
+    except (AtelierError, SpecError) as exc:
+        message = exc.user_message if isinstance(exc, AtelierError) else exc.message
+        print(f"atelier: {message}", file=sys.stderr)
+        return 2
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        print(
+            f"atelier: invalid setting ({problems}). Check ATELIER_* variables and .env.",
+            file=sys.stderr,
+        )
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,137 @@
+"""Agent events as JSON-ready dicts: one object per event, each with ``type`` and ``session_id``."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from agent.events import (
+    AgentEvent,
+    BudgetWarning,
+    ImageCallStarted,
+    ImageFailed,
+    ImageReady,
+    PartialImage,
+    TextDelta,
+    TurnBilled,
+    TurnFailed,
+    TurnStarted,
+)
+from agent.records import CostLine, TurnBill
+
+
+def money(value: Decimal | None) -> str | None:
+    """A Decimal as an exact decimal string; None stays None ("unknown", never "0")."""
+    return None if value is None else format(value, "f")
+
+
+def line_json(line: CostLine) -> dict[str, Any]:
+    """One bill line."""
+    return {
+        "kind": line.kind,
+        "model": line.model,
+        "tokens": line.tokens,
+        "rate_per_mtok_usd": money(line.rate_per_mtok_usd),
+        "cost_usd": money(line.cost_usd),
+        "owner": line.owner,
+        "estimated": line.estimated,
+    }
+
+
+def bill_json(bill: TurnBill) -> dict[str, Any]:
+    """A turn's bill: total (None when unknown), split by kind, and every line."""
+    return {
+        "total_usd": money(bill.total_usd),
+        "known_usd": money(bill.known_usd),
+        "by_kind": {kind: money(amount) for kind, amount in bill.by_kind().items()},
+        "estimated": bill.estimated,
+        "lines": [line_json(line) for line in bill.lines],
+    }
+
+
+def event_json(event: AgentEvent) -> dict[str, Any]:
+    """The JSON form of any agent event."""
+    base: dict[str, Any] = {"session_id": event.session_id}
+    match event:
+        case TurnStarted():
+            return {
+                "type": "turn_started",
+                **base,
+                "turn": event.turn,
+                "estimate_usd": money(event.estimate_usd),
+            }
+        case BudgetWarning():
+            return {
+                "type": "budget_warning",
+                **base,
+                "budget": event.budget,
+                "spent_usd": money(event.spent_usd),
+                "limit_usd": money(event.limit_usd),
+            }
+        case TextDelta():
+            return {"type": "text_delta", **base, "text": event.text}
+        case ImageCallStarted():
+            return {
+                "type": "image_call_started",
+                **base,
+                "id": event.call_id,
+                "action": event.action,
+                "size": event.size,
+                "quality": event.quality,
+                "parent_id": event.parent_id,
+            }
+        case PartialImage():
+            return {
+                "type": "partial_image",
+                **base,
+                "id": event.call_id,
+                "index": event.index,
+                "bytes": len(event.data),
+            }
+        case ImageReady():
+            image = event.image
+            return {
+                "type": "image_ready",
+                **base,
+                "id": image.id,
+                "parent_id": image.parent_id,
+                "path": str(image.path),
+                "size": image.size,
+                "quality": image.quality,
+                "format": image.output_format,
+                "action": image.action,
+                "turn": image.turn,
+                "model": image.model,
+                "revised_prompt": image.revised_prompt,
+                "latency_ms": image.latency_ms,
+            }
+        case ImageFailed():
+            return {
+                "type": "image_failed",
+                **base,
+                "id": event.call_id,
+                "error": {"code": event.error.code, "message": event.error.user_message},
+            }
+        case TurnBilled():
+            return {
+                "type": "turn_billed",
+                **base,
+                "turn": event.turn,
+                "response_id": event.response_id,
+                "latency_ms": event.latency_ms,
+                "usage": event.usage.to_dict(),
+                "bill": bill_json(event.bill),
+                "session_total_usd": money(event.session_total_usd),
+                "session_budget_usd": money(event.session_budget_usd),
+            }
+        case TurnFailed():
+            return {
+                "type": "turn_failed",
+                **base,
+                "turn": event.turn,
+                "error": {"code": event.error.code, "message": event.error.user_message},
+                "spent": bill_json(event.spent),
+                "images_kept": list(event.images_kept),
+                "session_total_usd": money(event.session_total_usd),
+            }
+    raise TypeError(f"not an agent event: {event!r}")

@@ -1,0 +1,109 @@
+"""The process-wide Atelier object: settings, store, client, prices and prompts, opened once."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+
+from openai import AsyncOpenAI
+
+from agent.config import Profile, Settings
+from agent.engine import Engine, EngineConfig
+from agent.errors import NotFound
+from agent.openai_client import build_client
+from agent.pricing import PriceBook
+from agent.prompts import PromptBook
+from agent.records import SessionRecord
+from agent.retry import RetryPolicy
+from agent.session_settings import SessionSettings
+from agent.store import Store
+from agent.turns import Session, SessionDeps
+
+
+class Atelier:
+    """Everything sessions share. Open one per process with ``await Atelier.open(settings)``."""
+
+    def __init__(self, deps: SessionDeps, engine: Engine | None) -> None:
+        self._deps = deps
+        self.engine = engine
+
+    @property
+    def settings(self) -> Settings:
+        """The settings this process was opened with."""
+        return self._deps.settings
+
+    @property
+    def store(self) -> Store:
+        """The database."""
+        return self._deps.store
+
+    @property
+    def client(self) -> AsyncOpenAI:
+        """The OpenAI client (on the embedded engine when no key is set)."""
+        return self._deps.client
+
+    @property
+    def prices(self) -> PriceBook:
+        """Rates for every model, with their owners."""
+        return self._deps.prices
+
+    @classmethod
+    async def open(cls, settings: Settings) -> Atelier:
+        """Open the database, the client (and the embedded engine when there is no key)."""
+        await asyncio.to_thread(settings.images_dir.mkdir, parents=True, exist_ok=True)
+        prompts = await asyncio.to_thread(PromptBook.load, settings.prompts_dir)
+        prices = await asyncio.to_thread(PriceBook.load, settings)
+        store = await Store.open(settings.db_path)
+        engine = (
+            Engine(EngineConfig.from_settings(settings)) if settings.use_embedded_engine else None
+        )
+        client = build_client(settings, engine)
+        retry = RetryPolicy(max_retries=settings.max_retries, max_delay_s=settings.retry_max_wait_s)
+        return cls(SessionDeps(settings, store, client, prices, prompts, retry), engine)
+
+    async def aclose(self) -> None:
+        """Close the client, the engine and the database."""
+        await self._deps.client.close()
+        if self.engine is not None:
+            await self.engine.aclose()
+        await self._deps.store.close()
+
+    async def new_session(
+        self,
+        *,
+        user_id: str,
+        profile: Profile = "studio",
+        settings: SessionSettings | None = None,
+        title: str = "",
+        session_id: str | None = None,
+    ) -> Session:
+        """Start a conversation (``session_id`` lets the UI reuse its thread id)."""
+        chosen = (settings or SessionSettings.defaults(self.settings, profile)).check()
+        now = datetime.now(UTC)
+        record = SessionRecord(
+            id=session_id or uuid.uuid4().hex,
+            user_id=user_id,
+            profile=profile,
+            title=title,
+            settings=chosen.model_dump(),
+            last_response_id=None,
+            created_at=now,
+            updated_at=now,
+        )
+        await self.store.create_session(record)
+        return Session(self._deps, record, latest_image_id=None)
+
+    async def resume_session(self, session_id: str, *, user_id: str | None = None) -> Session:
+        """Reopen a conversation; NotFound if it does not exist or is someone else's."""
+        record = await self.store.get_session(session_id)
+        if record is None or (user_id is not None and record.user_id != user_id):
+            raise NotFound(
+                f"No conversation {session_id} here. List yours with `atelier sessions`."
+            )
+        images = await self.store.session_images(session_id)
+        return Session(self._deps, record, latest_image_id=images[-1].id if images else None)
+
+    async def sessions(self, user_id: str) -> list[SessionRecord]:
+        """A user's conversations, newest first."""
+        return await self.store.list_sessions(user_id)
