@@ -8,6 +8,7 @@ to it in-process through ``agent.engine.transport.StreamingASGITransport``, or o
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,14 +56,23 @@ class Engine:
 
 
 async def serve(host: str, port: int, config: EngineConfig) -> None:
-    """Run the engine over HTTP under uvicorn until cancelled or interrupted."""
+    """Run the engine over HTTP under uvicorn until interrupted or cancelled.
+
+    Cancelling the calling task shuts uvicorn down gracefully (open connections finish)
+    before the cancellation propagates.
+    """
     import uvicorn
 
     engine = Engine(config)
     server = uvicorn.Server(
         uvicorn.Config(engine.asgi, host=host, port=port, lifespan="off", log_level="warning")
     )
+    serving = asyncio.ensure_future(server.serve())
     try:
-        await server.serve()
+        await asyncio.shield(serving)
+    except asyncio.CancelledError:
+        server.should_exit = True
+        await serving
+        raise
     finally:
         await engine.aclose()
