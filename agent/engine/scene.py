@@ -395,7 +395,17 @@ def _trees(draw: Draw, rng: random.Random, pal: Palette, box: Box) -> None:
 
 
 def _cat(draw: Draw, rng: random.Random, pal: Palette, box: Box) -> None:
-    colour = mix(pal.near, (8, 8, 12), 0.55)
+    """A sitting cat seen from behind, with a thin rim of light so it reads on dark ground."""
+    rim = mix(pal.sun, pal.sky_bottom, 0.3)
+    grow = max(2, box.width // 40)
+    grown = Box(box.left - grow, box.top - grow, box.right + grow, box.bottom)
+    _cat_shape(draw, grown, rim, tail_box=box, tail_extra=grow)
+    _cat_shape(draw, box, mix(pal.near, (8, 8, 12), 0.55))
+
+
+def _cat_shape(
+    draw: Draw, box: Box, colour: RGB, tail_box: Box | None = None, tail_extra: int = 0
+) -> None:
     cx = (box.left + box.right) / 2
     bw, bh = box.width, box.height
     draw.ellipse((cx - bw * 0.3, box.top + bh * 0.38, cx + bw * 0.3, box.bottom), fill=colour)
@@ -411,14 +421,17 @@ def _cat(draw: Draw, rng: random.Random, pal: Palette, box: Box) -> None:
             ],
             fill=colour,
         )
+    # A rim's tail follows the body's tail curve (tail_box), only thicker.
+    tb = tail_box or box
     tail = [
         (
-            cx + bw * 0.25 + bw * 0.3 * math.sin(t / 10 * math.pi / 1.3),
-            box.bottom - bh * 0.05 - bh * 0.35 * (t / 10) ** 1.5,
+            cx + tb.width * 0.25 + tb.width * 0.3 * math.sin(t / 10 * math.pi / 1.3),
+            tb.bottom - tb.height * 0.05 - tb.height * 0.35 * (t / 10) ** 1.5,
         )
         for t in range(11)
     ]
-    draw.line(tail, fill=colour, width=max(2, int(bw * 0.07)), joint="curve")
+    bw = tb.width
+    draw.line(tail, fill=colour, width=max(2, int(bw * 0.07)) + 2 * tail_extra, joint="curve")
 
 
 def _rocket(canvas: Image.Image, rng: random.Random, pal: Palette, box: Box) -> None:
@@ -430,6 +443,16 @@ def _rocket(canvas: Image.Image, rng: random.Random, pal: Palette, box: Box) -> 
     top, bottom = h * 0.08, h * 0.62
     hull = (236, 236, 242, 255)
     trim = (*pal.accent, 255)
+    # Flame first, tucked under the hull, so the body sits on top of its glow.
+    for colour, spread, start, end in (
+        ((255, 150, 60), 0.9, bottom - h * 0.06, h * 0.99),
+        ((255, 236, 170), 0.45, bottom - h * 0.04, h * 0.8),
+    ):
+        flame = Image.new("L", (w, h), 0)
+        ImageDraw.Draw(flame).ellipse((cx - bw * spread, start, cx + bw * spread, end), fill=255)
+        glow = Image.new("RGBA", (w, h), (*colour, 0))
+        glow.putalpha(flame.filter(ImageFilter.GaussianBlur(bw * 0.3)))
+        layer.alpha_composite(glow)
     draw.polygon([(cx - bw, h * 0.3), (cx, top), (cx + bw, h * 0.3)], fill=trim)
     draw.rectangle((cx - bw, h * 0.3, cx + bw, bottom), fill=hull)
     for s in (-1, 1):
@@ -448,12 +471,9 @@ def _rocket(canvas: Image.Image, rng: random.Random, pal: Palette, box: Box) -> 
         outline=(200, 200, 210, 255),
         width=max(1, int(r / 4)),
     )
-    flame = Image.new("L", (w, h), 0)
-    ImageDraw.Draw(flame).ellipse((cx - bw * 0.8, bottom, cx + bw * 0.8, h * 0.98), fill=255)
-    flame = flame.filter(ImageFilter.GaussianBlur(bw * 0.35))
-    layer.paste(Image.new("RGBA", (w, h), (255, 190, 90, 255)), (0, 0), flame)
     angle = rng.uniform(-25, -10)
-    turned = layer.rotate(angle, resample=Image.Resampling.BICUBIC)
+    # Rotate premultiplied so transparent pixels do not bleed black into the edges.
+    turned = layer.convert("RGBa").rotate(angle, resample=Image.Resampling.BICUBIC).convert("RGBA")
     canvas.paste(turned, (box.left, box.top), turned)
 
 
@@ -742,14 +762,20 @@ def _place_subject(
 
 
 def _subject_alone(
-    size: tuple[int, int], rng: random.Random, pal: Palette, subject: str, initials: str
+    size: tuple[int, int],
+    rng: random.Random,
+    pal: Palette,
+    subject: str,
+    initials: str,
+    has_title: bool = False,
 ) -> Image.Image:
     """One subject centred on a transparent RGBA canvas (stickers, cut-outs, logos)."""
     w, h = size
     layer = Image.new("RGBA", size, (0, 0, 0, 0))
     draw = ImageDraw.Draw(layer)
-    side = int(min(w, h) * 0.8)
-    box = Box((w - side) // 2, (h - side) // 2, (w + side) // 2, (h + side) // 2)
+    side = int(min(w, h) * (0.66 if has_title else 0.8))
+    top = int(h * 0.06) if has_title else (h - side) // 2
+    box = Box((w - side) // 2, top, (w + side) // 2, top + side)
     drawers: dict[str, Callable[[Draw, random.Random, Palette, Box], None]] = {
         "lighthouse": _lighthouse,
         "trees": _trees,
@@ -868,7 +894,7 @@ def compose(prompt: str, width: int, height: int, *, transparent: bool = False) 
         return _poster(prompt, width, height, rng, pal, rest, title, seed)
     if transparent:
         main = next((s for s in subjects if s not in ("poster", "logo")), "logo")
-        work = _subject_alone(work_size(width, height), rng, pal, main, initials)
+        work = _subject_alone(work_size(width, height), rng, pal, main, initials, title is not None)
         layout = "alone"
     elif "logo" in subjects:
         work = _logo_card(work_size(width, height), rng, pal, initials, title is not None)
