@@ -1,6 +1,6 @@
 """The embedded Responses-API-compatible engine: the demo, the test double, the load target.
 
-``Engine(config).asgi`` is a Starlette app speaking the OpenAI Responses API wire format
+``Engine(config).asgi`` is an ASGI app speaking the OpenAI Responses API wire format
 (including the built-in ``image_generation`` tool); the real ``openai.AsyncOpenAI`` client talks
 to it in-process through ``agent.engine.transport.StreamingASGITransport``, or over HTTP via
 ``serve`` (``atelier engine --host 127.0.0.1 --port 8900``).
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from agent.config import Settings
 from agent.engine.app import create_app
@@ -40,15 +41,35 @@ class EngineConfig:
         )
 
 
+class _CountingApp:
+    """Counts model requests on the way into the engine's ASGI app."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.count = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        is_http_post = scope["type"] == "http" and scope["method"] == "POST"
+        if is_http_post and scope["path"].rstrip("/").endswith("/responses"):
+            self.count += 1
+        await self.app(scope, receive, send)
+
+
 class Engine:
     """One engine instance. Its database opens lazily on first use; close with ``aclose``."""
 
     def __init__(self, config: EngineConfig) -> None:
         self.config = config
         self._store = ResponseStore(config.db_path)
-        self.asgi: Starlette = create_app(
+        self._app: Starlette = create_app(
             self._store, FaultBook(config.default_fault), config.blocklist
         )
+        self.asgi = _CountingApp(self._app)
+
+    @property
+    def request_count(self) -> int:
+        """POST /v1/responses requests received (tests prove refusals send nothing)."""
+        return self.asgi.count
 
     async def aclose(self) -> None:
         """Release the database connection."""

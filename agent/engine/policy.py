@@ -64,6 +64,13 @@ _VARIANTS = re.compile(
     re.IGNORECASE,
 )
 _DIRECTIONS = re.compile(r"(\d) distinct directions", re.IGNORECASE)
+# Variations of one image: each keeps the picture and changes its mood a different way.
+_VARIATION_OPS: tuple[tuple[EditOp, ...], ...] = (
+    (EditOp("warmer", amount=0.8), EditOp("saturate", amount=0.6)),
+    (EditOp("cooler", amount=0.8), EditOp("contrast", amount=0.6)),
+    (EditOp("vintage", amount=0.7),),
+    (EditOp("brighter", amount=0.6), EditOp("mute", amount=0.5)),
+)
 
 _CATEGORIES = {
     "gore": "violence",
@@ -140,14 +147,18 @@ def decide(turn: TurnInput) -> Plan:
     action = _action(turn, editing)
     if action == "edit":
         prompt = textgen.revised_edit_prompt(turn.context_prompt, text)
-        plan = ImagePlan(
-            action="edit",
-            prompt=prompt,
-            label=textgen.subject_of(text).lower(),
-            ops=ops,
-            blocked=moderate(text, turn.blocklist),
+        count = max(1, min(count, MAX_VARIANTS))
+        plans = tuple(
+            ImagePlan(
+                action="edit",
+                prompt=prompt if count == 1 else f"{prompt} (variation {i + 1} of {count})",
+                label=textgen.subject_of(text).lower(),
+                ops=ops if count == 1 else (*ops, *_VARIATION_OPS[i % len(_VARIATION_OPS)]),
+                blocked=moderate(text, turn.blocklist),
+            )
+            for i in range(count)
         )
-        return _with_reply((plan,), "edit")
+        return _with_reply(plans, "edit")
     if count <= 1 and turn.instructions:
         match = _DIRECTIONS.search(turn.instructions)
         if match and visual:

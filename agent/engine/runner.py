@@ -436,7 +436,7 @@ def _resolve_size(turn: PreparedTurn, plan: policy.ImagePlan, size: str) -> tupl
     if size != "auto":
         return parse_size(size)
     if plan.action == "edit" and turn.source is not None:
-        return turn.source.image.size
+        return render.edited_size(turn.source.image.size, plan.ops)
     return auto_size_for(turn.user_text or plan.prompt)
 
 
