@@ -1,0 +1,333 @@
+"""The app side: the Chainlit server as a subprocess, and simulated users over socket.io.
+
+A user is what the browser is on the wire (FACTS.md): sign in through ``/auth/header`` (the
+app's single-user mode), connect socket.io on ``/ws/socket.io``, emit
+``connection_successful``, wait for the chat start to finish (``set_commands``), then send
+each message and wait for the turn's bill line. Partial images arrive as ``element`` events
+named ``partial-<stage>-<call id tail>``; with ``fetch_partials`` the user also downloads
+their bytes from ``/project/file/<chainlitKey>`` as a browser would.
+
+Only 127.0.0.1 is ever contacted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import socketio
+from perf_plan import LoadConfig
+from perf_proc import HOST, REPO, ServerProcess, free_port
+from perf_stats import ServerSample, SideResult
+from perf_trace import read_trace
+
+PARTIAL_NAME = re.compile(r"^partial-(?:(\d+)-)?([A-Za-z0-9_]+)$")
+BUDGET = "1000000"
+
+
+def app_root(root: Path) -> Path:
+    """A private Chainlit app root that reads the repo's config, public files and readme.
+
+    Chainlit keeps session files in ``<app root>/.files`` and deletes that whole directory
+    when a server shuts down, so two servers sharing the repo as their root (this benchmark,
+    an e2e test, ``make run``) delete each other's files mid-run.
+    """
+    root.mkdir(parents=True, exist_ok=True)
+    for name in (".chainlit", "public", "chainlit.md"):
+        if (REPO / name).exists() and not (root / name).exists():
+            (root / name).symlink_to(REPO / name)
+    return root
+
+
+def app_server(cfg: LoadConfig, workdir: Path) -> ServerProcess:
+    """``chainlit run ui/app.py --headless`` on a free port, on the embedded engine, with
+    temp data, the run's size, partials and latency profile, and budgets nobody reaches."""
+    port = free_port()
+    env = {
+        "CHAINLIT_APP_ROOT": str(app_root(workdir / "app-root")),
+        "ATELIER_DATA_DIR": str(workdir / "app-data"),
+        "ATELIER_ENGINE_FAULT": cfg.fault,
+        "ATELIER_SIZE": cfg.size,
+        "ATELIER_PARTIAL_IMAGES": str(cfg.partial_images),
+        "ATELIER_SESSION_BUDGET_USD": BUDGET,
+        "ATELIER_SUPPORT_SESSION_BUDGET_USD": BUDGET,
+        "ATELIER_USER_DAILY_BUDGET_USD": BUDGET,
+        "ATELIER_APP_DAILY_BUDGET_USD": BUDGET,
+        "ATELIER_LOG_LEVEL": "WARNING",
+        "ATELIER_PERF_TRACE": str(workdir / "app-emissions.jsonl"),
+    }
+    command = ["chainlit", "run", "ui/app.py", "--headless", "--host", HOST, "--port", str(port)]
+    return ServerProcess(
+        command, env, port=port, ready_path="/atelier/metrics", log_path=workdir / "app.log"
+    )
+
+
+async def sign_in(base_url: str) -> str:
+    """The Cookie header of the single local user (POST /auth/header)."""
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
+        response = await http.post("/auth/header")
+        response.raise_for_status()
+        cookies = "; ".join(f"{name}={value}" for name, value in response.cookies.items())
+    if not cookies:
+        raise RuntimeError("/auth/header set no cookie: is the app in single-user mode?")
+    return cookies
+
+
+async def metrics(http: httpx.AsyncClient) -> dict[str, Any]:
+    """GET /atelier/metrics."""
+    response = await http.get("/atelier/metrics")
+    response.raise_for_status()
+    data: dict[str, Any] = response.json()
+    return data
+
+
+async def reset_metrics(http: httpx.AsyncClient) -> bool:
+    """Ask the server to forget its loop-lag samples; True when it visibly did.
+
+    Tries ``POST /atelier/metrics/reset`` and ``GET /atelier/metrics?reset=1``; the proof is
+    the sample count dropping, so a server without a reset is reported as such.
+    """
+    before = (await metrics(http)).get("lag_samples") or 0
+    with contextlib.suppress(httpx.HTTPError):
+        await http.post("/atelier/metrics/reset")
+    after = (await metrics(http)).get("lag_samples") or 0
+    if before > 5 and after < before:
+        return True
+    with contextlib.suppress(httpx.HTTPError):
+        await http.get("/atelier/metrics", params={"reset": "1"})
+    after = (await metrics(http)).get("lag_samples") or 0
+    return before > 5 and after < before
+
+
+@dataclass
+class _Turn:
+    started: float
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+    bill: str | None = None
+    finals: int = 0
+
+
+class AppUser:
+    """One simulated browser tab."""
+
+    def __init__(
+        self, index: int, base_url: str, cookie: str, http: httpx.AsyncClient, cfg: LoadConfig
+    ) -> None:
+        self.index = index
+        self.base_url = base_url
+        self.cookie = cookie
+        self.http = http
+        self.cfg = cfg
+        self.session_id = str(uuid.uuid4())
+        self.sio = socketio.AsyncClient(reconnection=False, handle_sigint=False)
+        self.ready = asyncio.Event()
+        self.turn: _Turn | None = None
+        # (call id tail, partial index, received at, fetched at or None)
+        self.partials: list[tuple[str, int, float, float | None]] = []
+        self._fetches: set[asyncio.Task[None]] = set()
+        self.errors: list[str] = []
+        self.sio.on("set_commands", self._on_ready)
+        self.sio.on("element", self._on_element)
+        self.sio.on("new_message", self._on_message)
+        self.sio.on("disconnect", self._on_disconnect)
+
+    async def _on_ready(self, data: Any) -> None:
+        self.ready.set()
+
+    async def _on_disconnect(self, *args: Any) -> None:
+        if self.turn is not None and not self.turn.done.is_set():
+            self.errors.append(f"user {self.index}: disconnected during a turn")
+            self.turn.done.set()
+
+    async def _on_element(self, element: dict[str, Any]) -> None:
+        now = time.monotonic()
+        name = str(element.get("name") or "")
+        match = PARTIAL_NAME.match(name)
+        if match is None:
+            if self.turn is not None and element.get("type") == "image":
+                self.turn.finals += 1
+            return
+        stage = int(match.group(1) or 1)
+        entry = len(self.partials)
+        self.partials.append((match.group(2), stage - 1, now, None))
+        key = element.get("chainlitKey")
+        if self.cfg.fetch_partials and key:
+            task = asyncio.create_task(self._fetch(entry, str(key)))
+            self._fetches.add(task)
+            task.add_done_callback(self._fetches.discard)
+
+    async def _fetch(self, entry: int, key: str) -> None:
+        try:
+            response = await self.http.get(
+                f"/project/file/{key}",
+                params={"session_id": self.session_id},
+                headers={"Cookie": self.cookie},
+            )
+            body = response.content
+        except httpx.HTTPError as exc:
+            self.errors.append(f"user {self.index}: partial download failed: {exc!r}")
+            return
+        if response.status_code != 200 or not body:
+            self.errors.append(f"user {self.index}: partial download HTTP {response.status_code}")
+            return
+        call, index, received, _ = self.partials[entry]
+        self.partials[entry] = (call, index, received, time.monotonic())
+
+    async def _on_message(self, message: dict[str, Any]) -> None:
+        metadata = message.get("metadata") or {}
+        if metadata.get("atelier") != "bill" or self.turn is None:
+            return
+        self.turn.bill = str(message.get("output") or "")
+        self.turn.done.set()
+
+    async def connect(self) -> None:
+        """Open the socket like the web client and wait for the chat to start."""
+        await self.sio.connect(
+            self.base_url,
+            headers={"Cookie": self.cookie},
+            auth={
+                "sessionId": self.session_id,
+                "clientType": "webapp",
+                "userEnv": "{}",
+                "chatProfile": "Studio",
+                "threadId": None,
+            },
+            transports=["websocket"],
+            socketio_path="/ws/socket.io",
+            wait_timeout=30,
+        )
+        await self.sio.emit("connection_successful")
+        async with asyncio.timeout(60):
+            await self.ready.wait()
+
+    async def send(self, text: str) -> _Turn:
+        """Send one message and wait for its bill line (bounded by the turn timeout)."""
+        turn = _Turn(started=time.monotonic())
+        self.turn = turn
+        message = {
+            "id": str(uuid.uuid4()),
+            "type": "user_message",
+            "output": text,
+            "createdAt": datetime.now(UTC).isoformat(),
+            "name": "User",
+        }
+        await self.sio.emit("client_message", {"message": message, "fileReferences": None})
+        async with asyncio.timeout(self.cfg.turn_timeout_s):
+            await turn.done.wait()
+        return turn
+
+    async def open(self, result: SideResult) -> bool:
+        """Connect; a failure goes to ``result``."""
+        try:
+            await self.connect()
+        except (TimeoutError, socketio.exceptions.ConnectionError) as exc:
+            result.errors.append(f"user {self.index}: could not connect: {exc!r}")
+            return False
+        return True
+
+    async def play(self, result: SideResult, texts: list[str], delay_s: float) -> None:
+        """Play ``texts`` one turn at a time from ``delay_s``; failures go to ``result``."""
+        await asyncio.sleep(delay_s)  # the ramp: this user's start time, not a wait-for-event
+        for number, text in enumerate(texts, start=1):
+            try:
+                turn = await self.send(text)
+            except TimeoutError:
+                result.errors.append(f"user {self.index} turn {number}: no bill line in time")
+                return
+            latency_ms = (time.monotonic() - turn.started) * 1000
+            if turn.bill is None or not turn.bill.startswith("This turn"):
+                result.errors.append(f"user {self.index} turn {number}: {turn.bill!r}"[:300])
+                return
+            if turn.finals == 0:
+                result.errors.append(f"user {self.index} turn {number}: no final image")
+                return
+            result.turn_latency_ms.append(latency_ms)
+            result.turns_ok += 1
+
+    async def finish_fetches(self) -> None:
+        """Wait (bounded) for partial downloads still in flight."""
+        if self._fetches:
+            async with asyncio.timeout(60):
+                await asyncio.gather(*self._fetches)
+
+    async def close(self) -> None:
+        """Disconnect the socket."""
+        if self.sio.connected:
+            await self.sio.disconnect()
+
+
+def match_partials(
+    users: list[AppUser], emitted: dict[tuple[str, int], float], result: SideResult
+) -> None:
+    """Turn each user's partial receipts into delays since the engine emitted them."""
+    by_tail: dict[tuple[str, int], float] = {}
+    for (item_id, index), t in emitted.items():
+        by_tail[(item_id[-8:], index)] = t
+    for user in users:
+        for tail, index, received, fetched in user.partials:
+            sent = by_tail.get((tail[-8:], index))
+            if sent is None:
+                result.partials_unmatched += 1
+                continue
+            result.partial_delay_ms.append((received - sent) * 1000)
+            if fetched is not None:
+                result.partial_fetch_ms.append((fetched - sent) * 1000)
+
+
+async def run_app(cfg: LoadConfig, server: ServerProcess) -> tuple[SideResult, ServerSample]:
+    """Warm up, then run ``cfg.users`` concurrent users against a started app server."""
+    result = SideResult()
+    sample = ServerSample()
+    cookie = await sign_in(server.base_url)
+    texts = cfg.texts()
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=60, limits=limits) as http:
+        if cfg.warmup_turns:
+            warm = SideResult()
+            warm_user = AppUser(-1, server.base_url, cookie, http, cfg)
+            try:
+                if await warm_user.open(warm):
+                    await warm_user.play(warm, texts[: cfg.warmup_turns], 0.0)
+                await warm_user.finish_fetches()
+            finally:
+                await warm_user.close()
+            result.errors.extend(f"warm-up: {e}" for e in warm.errors + warm_user.errors)
+        sample.rss_before_mb = server.rss_mb()
+        sample.lag_reset = await reset_metrics(http)
+        users = [AppUser(i, server.base_url, cookie, http, cfg) for i in range(cfg.users)]
+        # Everyone connects first, so turns start on the same schedule as the baseline's.
+        connected = await asyncio.gather(*(u.open(result) for u in users))
+        began = time.monotonic()
+        try:
+            async with asyncio.timeout(cfg.time_limit_s):
+                await asyncio.gather(
+                    *(
+                        u.play(result, texts, cfg.start_offset_s(i))
+                        for i, u in enumerate(users)
+                        if connected[i]
+                    )
+                )
+                await asyncio.gather(*(u.finish_fetches() for u in users))
+        except TimeoutError:
+            result.errors.append(f"app: time limit of {cfg.time_limit_s} s reached")
+        result.wall_s = time.monotonic() - began
+        after = await metrics(http)
+        sample.rss_after_mb = server.rss_mb()
+        sample.loop_lag_max_ms = after.get("loop_lag_max_ms")
+        sample.loop_lag_p99_ms = after.get("loop_lag_p99_ms")
+        sample.lag_samples = after.get("lag_samples")
+        await asyncio.gather(*(u.close() for u in users))
+        for user in users:
+            result.errors.extend(user.errors)
+        sample.rss_after_disconnect_mb = server.rss_mb()
+    emitted = await asyncio.to_thread(read_trace, Path(server.env["ATELIER_PERF_TRACE"]))
+    match_partials(users, emitted, result)
+    return result, sample

@@ -1,0 +1,162 @@
+"""The baseline: the same requests straight to the engine with the openai SDK, no app.
+
+Why a standalone ``atelier engine`` subprocess: on the app side the engine runs inside the
+server process while the simulated users run in this (driver) process, so the server gets a
+core and an interpreter lock of its own. The baseline keeps that shape: the engine alone in
+its own process, the SDK clients here. Running the engine in-process with 100 SDK streams
+would make engine and clients share one GIL and slow the baseline down (measured: the app
+then looked 35% *faster* than its own engine). The price is one loopback HTTP hop (uvicorn)
+the app does not make: it makes the baseline a little slower, so latency ratios lean
+slightly in the app's favour; it is small next to second-long turns. The partial delay is
+timed from the engine's own emission on both sides.
+
+The requests are the app's own: ``agent.requests.build_request`` with the studio profile's
+instructions and default settings, chained by ``previous_response_id`` like a session does,
+through ``agent.openai_client.build_client`` (so the SDK is configured as the app's).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from perf_plan import LoadConfig
+from perf_proc import HOST, ServerProcess, free_port
+from perf_stats import SideResult
+from perf_trace import PARTIAL_EVENT, read_trace
+
+from agent.config import Settings
+from agent.openai_client import build_client
+from agent.prompts import PromptBook
+from agent.requests import build_request
+from agent.session_settings import SessionSettings
+
+
+def engine_server(cfg: LoadConfig, workdir: Path) -> ServerProcess:
+    """The engine alone over HTTP (as ``atelier engine``) on a free port, same latency."""
+    port = free_port()
+    env = {
+        "ATELIER_DATA_DIR": str(workdir / "engine-data"),
+        "ATELIER_ENGINE_FAULT": cfg.fault,
+        "ATELIER_LOG_LEVEL": "WARNING",
+        "ATELIER_PERF_TRACE": str(workdir / "engine-emissions.jsonl"),
+    }
+    command = ["engine", "--host", HOST, "--port", str(port)]
+    return ServerProcess(
+        command, env, port=port, ready_path="/v1/models", log_path=workdir / "engine.log"
+    )
+
+
+def client_settings(cfg: LoadConfig, base_url: str) -> Settings:
+    """Settings for the SDK client: the engine's URL, the app server's image settings."""
+    return Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        openai_api_key="atelier-perf",
+        openai_base_url=f"{base_url}/v1",
+        size=cfg.size,
+        partial_images=cfg.partial_images,
+    )
+
+
+class _Baseline:
+    def __init__(self, cfg: LoadConfig, settings: Settings) -> None:
+        self.cfg = cfg
+        self.client = build_client(settings)
+        self.instructions = PromptBook.load(settings.prompts_dir).for_profile("studio")
+        self.session_settings = SessionSettings.defaults(settings, "studio")
+        self.received: list[tuple[str, int, float]] = []
+
+    async def user(self, result: SideResult, index: int, texts: list[str], delay_s: float) -> None:
+        await asyncio.sleep(delay_s)  # the ramp: this user's start time, not a wait-for-event
+        session_id = uuid.uuid4().hex
+        previous: str | None = None
+        for turn, text in enumerate(texts, start=1):
+            request = build_request(
+                settings=self.session_settings,
+                instructions=self.instructions,
+                text=text,
+                previous_response_id=previous,
+                metadata={"atelier_session": session_id, "turn": str(turn)},
+            )
+            started = time.monotonic()
+            try:
+                async with asyncio.timeout(self.cfg.turn_timeout_s):
+                    previous = await self._turn(request)
+            except TimeoutError:
+                result.errors.append(f"baseline user {index} turn {turn}: timed out")
+                return
+            except Exception as exc:  # every failure is counted, with its text
+                result.errors.append(f"baseline user {index} turn {turn}: {exc!r}"[:300])
+                return
+            result.turn_latency_ms.append((time.monotonic() - started) * 1000)
+            result.turns_ok += 1
+
+    async def _turn(self, request: dict[str, Any]) -> str:
+        """Stream one response; returns its id. Raises on a failed response or no image."""
+        stream = await self.client.responses.create(**request, stream=True)
+        response_id: str | None = None
+        images = 0
+        async with stream:
+            async for event in stream:
+                if event.type == PARTIAL_EVENT:
+                    self.received.append(
+                        (event.item_id, event.partial_image_index, time.monotonic())
+                    )
+                elif event.type == "response.output_item.done":
+                    item = event.item
+                    if item.type == "image_generation_call":
+                        if item.status != "completed" or not item.result:
+                            raise RuntimeError(f"image call {item.id} ended {item.status}")
+                        images += 1
+                elif event.type == "response.completed":
+                    response_id = event.response.id
+                elif event.type in ("response.failed", "error"):
+                    raise RuntimeError(f"stream says {event.type}: {event!r}"[:300])
+        if response_id is None:
+            raise RuntimeError("the stream ended without response.completed")
+        if images == 0:
+            raise RuntimeError("the response made no image")
+        return response_id
+
+
+async def run_baseline(cfg: LoadConfig, workdir: Path) -> SideResult:
+    """Start the engine, warm up, run ``cfg.users`` concurrent users on it, stop it."""
+    server = engine_server(cfg, workdir)
+    result = SideResult()
+    await server.start()
+    base = _Baseline(cfg, client_settings(cfg, server.base_url))
+    try:
+        texts = cfg.texts()
+        if cfg.warmup_turns:
+            warm = SideResult()
+            await base.user(warm, -1, texts[: cfg.warmup_turns], 0.0)
+            result.errors.extend(f"warm-up: {e}" for e in warm.errors)
+            base.received.clear()
+        began = time.monotonic()
+        try:
+            async with asyncio.timeout(cfg.time_limit_s):
+                await asyncio.gather(
+                    *(base.user(result, i, texts, cfg.start_offset_s(i)) for i in range(cfg.users))
+                )
+        except TimeoutError:
+            result.errors.append(f"baseline: time limit of {cfg.time_limit_s} s reached")
+        result.wall_s = time.monotonic() - began
+    finally:
+        await base.client.close()
+        await server.stop()
+    emitted = await asyncio.to_thread(read_trace, Path(server.env["ATELIER_PERF_TRACE"]))
+    for item_id, index, t in base.received:
+        sent = emitted.get((item_id, index))
+        if sent is None:
+            result.partials_unmatched += 1
+        else:
+            delay = (t - sent) * 1000
+            result.partial_delay_ms.append(delay)
+            result.partial_fetch_ms.append(delay)  # an SSE event carries the bytes themselves
+    if result.errors:
+        print(f"engine log tail:\n{server.log_tail(20)}", file=sys.stderr)
+    return result

@@ -1,0 +1,91 @@
+"""The benchmark's servers, with the engine's partial-image emissions recorded.
+
+load.py starts both servers through this file:
+
+- ``python perf_server.py chainlit run ui/app.py --headless --port N``: the app, exactly as
+  the ``chainlit`` console script runs it.
+- ``python perf_server.py engine --port N``: the embedded engine alone over HTTP (the
+  baseline), as ``atelier engine`` serves it (``agent.engine.Engine`` under uvicorn, settings
+  from the environment) with one difference: ``EventStreamResponse`` currently declares
+  ``content-length: 0`` on its SSE stream, which uvicorn's h11 rejects ("Too much data for
+  declared Content-Length") so ``atelier engine`` cannot stream yet. ``_drop_sse_length``
+  removes exactly that header; once the engine stops sending it, it is a no-op.
+
+With ``ATELIER_PERF_TRACE=<file>`` set, every partial image the engine emits is appended to
+that file (see perf_trace); nothing else changes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from perf_trace import FileSink, install
+
+ASGIApp = Any
+
+
+def _drop_sse_length(app: ASGIApp) -> ASGIApp:
+    """Wrap an ASGI app: remove ``content-length`` from text/event-stream responses."""
+
+    async def wrapped(scope: Any, receive: Any, send: Any) -> None:
+        async def patched_send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                if any(
+                    k == b"content-type" and v.startswith(b"text/event-stream") for k, v in headers
+                ):
+                    message = {
+                        **message,
+                        "headers": [(k, v) for k, v in headers if k != b"content-length"],
+                    }
+            await send(message)
+
+        await app(scope, receive, patched_send)
+
+    return wrapped
+
+
+async def _serve_engine(host: str, port: int) -> None:
+    import uvicorn
+
+    from agent.config import Settings
+    from agent.engine import Engine, EngineConfig
+
+    engine = Engine(EngineConfig.from_settings(Settings()))
+    config = uvicorn.Config(
+        _drop_sse_length(engine.asgi), host=host, port=port, lifespan="off", log_level="warning"
+    )
+    try:
+        await uvicorn.Server(config).serve()
+    finally:
+        await engine.aclose()
+
+
+def main(argv: list[str]) -> int:
+    """Install the trace (when asked) and run the named server."""
+    if not argv or argv[0] not in ("chainlit", "engine"):
+        print("usage: perf_server.py chainlit <args...> | engine --port N", file=sys.stderr)
+        return 2
+    trace = os.environ.get("ATELIER_PERF_TRACE")
+    if trace:
+        install(FileSink(Path(trace)))
+    if argv[0] == "engine":
+        parser = argparse.ArgumentParser(prog="perf_server.py engine")
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, required=True)
+        args = parser.parse_args(argv[1:])
+        asyncio.run(_serve_engine(args.host, args.port))
+        return 0
+    from chainlit.cli import cli
+
+    sys.argv = list(argv)
+    return int(cli() or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

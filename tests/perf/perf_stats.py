@@ -1,0 +1,202 @@
+"""Statistics and the report of the load benchmark: pure functions, no I/O.
+
+Percentiles use linear interpolation between closest ranks (NumPy's default "linear"
+method), so p50 of [1, 2, 3, 4] is 2.5 and small samples still give sensible p95s.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+# Targets on this 2-core machine (the brief): checked in the report, never in the unit suite.
+MAX_P95_TURN_RATIO = 1.10
+MAX_P95_PARTIAL_DELAY_MS = 150.0
+MAX_LOOP_LAG_MS = 50.0
+MAX_RSS_MB_PER_SESSION = 2.0
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """The q-th percentile (0 <= q <= 100) of ``values``; None when there are none."""
+    if not 0 <= q <= 100:
+        raise ValueError(f"percentile q must be within 0..100, got {q}")
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * q / 100
+    low = math.floor(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def summary(values: Sequence[float]) -> dict[str, float | int | None]:
+    """Count, mean, min, p50, p95, p99 and max of ``values`` (rounded to 0.1)."""
+
+    def rounded(value: float | None) -> float | None:
+        return None if value is None else round(value, 1)
+
+    return {
+        "count": len(values),
+        "mean": rounded(sum(values) / len(values)) if values else None,
+        "min": rounded(min(values)) if values else None,
+        "p50": rounded(percentile(values, 50)),
+        "p95": rounded(percentile(values, 95)),
+        "p99": rounded(percentile(values, 99)),
+        "max": rounded(max(values)) if values else None,
+    }
+
+
+def ratio(numerator: float | None, denominator: float | None) -> float | None:
+    """numerator / denominator rounded to 3 places; None when either is missing or zero."""
+    if numerator is None or denominator is None or denominator <= 0:
+        return None
+    return round(numerator / denominator, 3)
+
+
+@dataclass
+class SideResult:
+    """What one side (the app, or the baseline) measured."""
+
+    turn_latency_ms: list[float] = field(default_factory=list)
+    partial_delay_ms: list[float] = field(default_factory=list)
+    partial_fetch_ms: list[float] = field(default_factory=list)
+    turns_ok: int = 0
+    partials_unmatched: int = 0
+    errors: list[str] = field(default_factory=list)
+    wall_s: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        """The side's section of the report."""
+        return {
+            "turns_ok": self.turns_ok,
+            "errors": len(self.errors),
+            "error_samples": self.errors[:10],
+            "wall_s": round(self.wall_s, 2),
+            "turn_latency_ms": summary(self.turn_latency_ms),
+            "partial_delay_ms": summary(self.partial_delay_ms),
+            "partial_fetch_ms": summary(self.partial_fetch_ms),
+            "partials_unmatched": self.partials_unmatched,
+        }
+
+
+@dataclass
+class ServerSample:
+    """What the server said about itself during the measured phase."""
+
+    loop_lag_max_ms: float | None = None
+    loop_lag_p99_ms: float | None = None
+    lag_samples: int | None = None
+    lag_reset: bool = False
+    rss_before_mb: float | None = None
+    rss_after_mb: float | None = None
+    rss_after_disconnect_mb: float | None = None
+
+
+def rss_per_session(server: ServerSample, sessions: int) -> float | None:
+    """Server RSS growth over the measured phase divided by the sessions it served."""
+    if server.rss_before_mb is None or server.rss_after_mb is None or sessions <= 0:
+        return None
+    return round((server.rss_after_mb - server.rss_before_mb) / sessions, 3)
+
+
+def build_report(
+    config: Mapping[str, Any], app: SideResult, baseline: SideResult, server: ServerSample
+) -> dict[str, Any]:
+    """The full report: config, both sides, ratios, loop lag, RSS, errors and target checks."""
+    app_lat = app.turn_latency_ms
+    base_lat = baseline.turn_latency_ms
+    users = int(config.get("users", 0))
+    per_session = rss_per_session(server, users)
+    ratios = {
+        "p50_turn_latency": ratio(percentile(app_lat, 50), percentile(base_lat, 50)),
+        "p95_turn_latency": ratio(percentile(app_lat, 95), percentile(base_lat, 95)),
+        "p95_partial_delay": ratio(
+            percentile(app.partial_delay_ms, 95), percentile(baseline.partial_delay_ms, 95)
+        ),
+    }
+    errors = len(app.errors) + len(baseline.errors)
+    p95_partial = percentile(app.partial_delay_ms, 95)
+    targets = {
+        "p95_turn_latency_ratio": _target(ratios["p95_turn_latency"], MAX_P95_TURN_RATIO),
+        "p95_partial_delay_ms": _target(p95_partial, MAX_P95_PARTIAL_DELAY_MS),
+        "loop_lag_max_ms": _target(server.loop_lag_max_ms, MAX_LOOP_LAG_MS),
+        "rss_mb_per_session": _target(per_session, MAX_RSS_MB_PER_SESSION),
+        "errors": _target(float(errors), 0.0),
+    }
+    return {
+        "config": dict(config),
+        "ratios": ratios,
+        "loop_lag_ms": {
+            "max": server.loop_lag_max_ms,
+            "p99": server.loop_lag_p99_ms,
+            "samples": server.lag_samples,
+            "reset_before_measuring": server.lag_reset,
+        },
+        "rss_mb": {
+            "before": server.rss_before_mb,
+            "after_turns": server.rss_after_mb,
+            "after_disconnect": server.rss_after_disconnect_mb,
+        },
+        "rss_mb_per_session": per_session,
+        "errors": errors,
+        "app": app.as_dict(),
+        "baseline": baseline.as_dict(),
+        "targets": targets,
+    }
+
+
+def _target(value: float | None, limit: float) -> dict[str, Any]:
+    return {"value": value, "limit": limit, "met": value is not None and value <= limit}
+
+
+def format_table(report: Mapping[str, Any]) -> str:
+    """A plain-text table of the report for the terminal."""
+    app, base = report["app"], report["baseline"]
+    rows: list[tuple[str, str, str, str]] = [("metric", "app", "baseline", "app/baseline")]
+
+    def add(name: str, section: str, stat: str, ratio_key: str | None = None) -> None:
+        a, b = app[section][stat], base[section][stat]
+        r = report["ratios"].get(ratio_key) if ratio_key else ratio(a, b)
+        rows.append((name, _fmt(a), _fmt(b), _fmt(r)))
+
+    add("turn latency p50 ms", "turn_latency_ms", "p50", "p50_turn_latency")
+    add("turn latency p95 ms", "turn_latency_ms", "p95", "p95_turn_latency")
+    add("turn latency max ms", "turn_latency_ms", "max")
+    add("partial delay p50 ms", "partial_delay_ms", "p50")
+    add("partial delay p95 ms", "partial_delay_ms", "p95", "p95_partial_delay")
+    add("partial bytes-in-hand p95 ms", "partial_fetch_ms", "p95")
+    rows.append(("turns ok", str(app["turns_ok"]), str(base["turns_ok"]), ""))
+    rows.append(("errors", str(app["errors"]), str(base["errors"]), ""))
+    lag = report["loop_lag_ms"]
+    lag_text = f"{_fmt(lag['max'])} / {_fmt(lag['p99'])}"
+    if not lag["reset_before_measuring"]:
+        lag_text += " (not reset: includes start-up)"
+    rows.append(("server loop lag max / p99 ms", lag_text, "", ""))
+    rss = report["rss_mb"]
+    rows.append(
+        (
+            "server RSS MB before / after / per session",
+            f"{_fmt(rss['before'])} / {_fmt(rss['after_turns'])} / "
+            f"{_fmt(report['rss_mb_per_session'])}",
+            "",
+            "",
+        )
+    )
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)) for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    lines.append("")
+    for name, check in report["targets"].items():
+        verdict = "met" if check["met"] else "MISSED"
+        lines.append(f"target {name}: {_fmt(check['value'])} (limit {check['limit']}) {verdict}")
+    return "\n".join(lines)
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.3f}" if abs(value) < 10 else f"{value:.1f}"
+    return str(value)
