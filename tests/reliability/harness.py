@@ -26,6 +26,7 @@ from agent.config import Settings
 from agent.engine import Engine
 from agent.events import AgentEvent, ImageReady, TurnBilled, TurnFailed
 from agent.imagefiles import orphaned_files
+from agent.openai_client import build_client
 from agent.runtime import Atelier
 from agent.turns import Session
 
@@ -89,7 +90,7 @@ class RecordingApp:
 
 async def open_atelier(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Atelier:
     """``Atelier.open`` with the embedded engine's app wrapped in a ``RecordingApp``."""
-    real_build = agent.runtime.build_client
+    real_build = build_client
 
     def build(settings: Settings, engine: Engine | None = None) -> Any:
         if engine is not None and not isinstance(engine.asgi, RecordingApp):
