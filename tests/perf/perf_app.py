@@ -1,3 +1,5 @@
+# mypy: disable-error-code="no-untyped-call"
+# (python-socketio leaves AsyncClient untyped; everything else here is checked.)
 """The app side: the Chainlit server as a subprocess, and simulated users over socket.io.
 
 A user is what the browser is on the wire (FACTS.md): sign in through ``/auth/header`` (the

@@ -24,10 +24,18 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from openai.types.responses import (
+    ResponseCompletedEvent,
+    ResponseErrorEvent,
+    ResponseFailedEvent,
+    ResponseImageGenCallPartialImageEvent,
+    ResponseOutputItemDoneEvent,
+)
 from perf_plan import LoadConfig
 from perf_proc import HOST, ServerProcess, free_port
 from perf_stats import SideResult
-from perf_trace import PARTIAL_EVENT, read_trace
+from perf_trace import read_trace
+from pydantic import SecretStr
 
 from agent.config import Settings
 from agent.openai_client import build_client
@@ -55,7 +63,7 @@ def client_settings(cfg: LoadConfig, base_url: str) -> Settings:
     """Settings for the SDK client: the engine's URL, the app server's image settings."""
     return Settings(  # type: ignore[call-arg]
         _env_file=None,
-        openai_api_key="atelier-perf",
+        openai_api_key=SecretStr("atelier-perf"),
         openai_base_url=f"{base_url}/v1",
         size=cfg.size,
         partial_images=cfg.partial_images,
@@ -102,19 +110,19 @@ class _Baseline:
         images = 0
         async with stream:
             async for event in stream:
-                if event.type == PARTIAL_EVENT:
+                if isinstance(event, ResponseImageGenCallPartialImageEvent):
                     self.received.append(
                         (event.item_id, event.partial_image_index, time.monotonic())
                     )
-                elif event.type == "response.output_item.done":
+                elif isinstance(event, ResponseOutputItemDoneEvent):
                     item = event.item
                     if item.type == "image_generation_call":
                         if item.status != "completed" or not item.result:
                             raise RuntimeError(f"image call {item.id} ended {item.status}")
                         images += 1
-                elif event.type == "response.completed":
+                elif isinstance(event, ResponseCompletedEvent):
                     response_id = event.response.id
-                elif event.type in ("response.failed", "error"):
+                elif isinstance(event, ResponseFailedEvent | ResponseErrorEvent):
                     raise RuntimeError(f"stream says {event.type}: {event!r}"[:300])
         if response_id is None:
             raise RuntimeError("the stream ended without response.completed")

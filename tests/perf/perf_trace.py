@@ -43,7 +43,7 @@ def install(record: Recorder) -> Callable[[], None]:
                     )
                 yield event
 
-    TurnRunner.events = traced  # type: ignore[method-assign]
+    TurnRunner.events = traced  # type: ignore[method-assign,assignment]
 
     def uninstall() -> None:
         TurnRunner.events = original  # type: ignore[method-assign]

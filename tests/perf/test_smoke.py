@@ -1,0 +1,136 @@
+"""A small run of the load benchmark, plus its statistics and the engine emission hook.
+
+Targets are not asserted here (they belong to the full benchmark, ``make perf``): the smoke
+run proves the benchmark works end to end — both sides run, every partial image is matched
+to its emission, the report is complete and nothing failed.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from openai.types.responses import ResponseImageGenCallPartialImageEvent
+from openai.types.responses.tool_param import ImageGeneration
+
+from agent.config import Settings
+from agent.engine import Engine, EngineConfig
+from agent.openai_client import build_client
+
+HERE = Path(__file__).resolve().parent
+USERS, TURNS, PARTIALS = 3, 2, 2
+
+
+def _module(name: str) -> ModuleType:
+    """Load a sibling benchmark module by path (tests/perf is scripts, not a package)."""
+    spec = importlib.util.spec_from_file_location(f"perf_smoke_{name}", HERE / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while defining
+    spec.loader.exec_module(module)
+    return module
+
+
+stats = _module("perf_stats")
+trace = _module("perf_trace")
+
+
+def test_percentiles_interpolate_between_ranks() -> None:
+    assert stats.percentile([1, 2, 3, 4], 50) == 2.5
+    assert stats.percentile([10.0], 95) == 10.0
+    assert stats.percentile(list(range(101)), 95) == 95
+    assert stats.percentile([], 50) is None
+    with pytest.raises(ValueError, match=r"0\.\.100"):
+        stats.percentile([1], 101)
+
+
+def test_ratio_is_none_without_a_baseline() -> None:
+    assert stats.ratio(110.0, 100.0) == 1.1
+    assert stats.ratio(5.0, 0.0) is None
+    assert stats.ratio(None, 3.0) is None
+
+
+def test_report_checks_targets_and_rss_per_session() -> None:
+    app = stats.SideResult(turn_latency_ms=[100.0, 120.0], partial_delay_ms=[20.0], turns_ok=2)
+    base = stats.SideResult(turn_latency_ms=[100.0, 100.0], partial_delay_ms=[5.0], turns_ok=2)
+    server = stats.ServerSample(loop_lag_max_ms=80.0, rss_before_mb=100.0, rss_after_mb=103.0)
+    report = stats.build_report({"users": 2}, app, base, server)
+    assert report["ratios"]["p95_turn_latency"] == pytest.approx(1.19)
+    assert report["rss_mb_per_session"] == 1.5
+    assert report["targets"]["loop_lag_max_ms"]["met"] is False
+    assert report["targets"]["p95_partial_delay_ms"]["met"] is True
+    assert report["errors"] == 0
+    assert "turn latency p95 ms" in stats.format_table(report)
+
+
+async def test_trace_records_each_partial_the_client_receives(tmp_path: Path) -> None:
+    emitted: dict[tuple[str, int], float] = {}
+    uninstall = trace.install(lambda item, index, t: emitted.__setitem__((item, index), t))
+    settings = Settings(_env_file=None, data_dir=tmp_path)  # type: ignore[call-arg]
+    engine = Engine(EngineConfig(db_path=None))
+    client = build_client(settings, engine)
+    received: list[tuple[str, int]] = []
+    try:
+        tool: ImageGeneration = {
+            "type": "image_generation",
+            "size": "1024x1024",
+            "partial_images": 2,
+        }
+        stream = await client.responses.create(
+            model="gpt-5.1", input="Draw a lighthouse", tools=[tool], stream=True
+        )
+        async with stream:
+            async for event in stream:
+                if isinstance(event, ResponseImageGenCallPartialImageEvent):
+                    received.append((event.item_id, event.partial_image_index))
+    finally:
+        uninstall()
+        await client.close()
+        await engine.aclose()
+    assert len(received) == 2
+    assert sorted(emitted) == sorted(received)
+
+
+def test_file_sink_round_trip(tmp_path: Path) -> None:
+    path = tmp_path / "emissions.jsonl"
+    sink = trace.FileSink(path)
+    sink("ig_abc", 0, 1.5)
+    sink("ig_abc", 1, 2.5)
+    sink.close()
+    assert trace.read_trace(path) == {("ig_abc", 0): 1.5, ("ig_abc", 1): 2.5}
+
+
+@pytest.mark.e2e
+def test_smoke_run_reports_both_sides_without_errors(tmp_path: Path) -> None:
+    out = tmp_path / "report.json"
+    args = [sys.executable, str(HERE / "load.py"), "--users", str(USERS), "--turns", str(TURNS)]
+    args += ["--latency", "200,400", "--time-limit", "120", "--out", str(out)]
+    run = subprocess.run(args, capture_output=True, text=True, timeout=170, check=False)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-4000:]
+    assert "turn latency p95 ms" in run.stdout
+    report = json.loads(out.read_text(encoding="utf-8"))
+
+    assert report["errors"] == 0
+    for key in ("p50_turn_latency", "p95_turn_latency", "p95_partial_delay"):
+        assert isinstance(report["ratios"][key], float) and report["ratios"][key] > 0
+    assert report["loop_lag_ms"]["max"] >= report["loop_lag_ms"]["p99"] >= 0
+    assert isinstance(report["rss_mb_per_session"], float)
+    for side in ("app", "baseline"):
+        section = report[side]
+        assert section["turns_ok"] == USERS * TURNS
+        assert section["turn_latency_ms"]["count"] == USERS * TURNS
+        assert section["partial_delay_ms"]["count"] == USERS * TURNS * PARTIALS
+        assert section["partials_unmatched"] == 0
+        assert section["turn_latency_ms"]["p50"] >= 400  # the engine's final image is at 400 ms
+    assert set(report["targets"]) == {
+        "p95_turn_latency_ratio",
+        "p95_partial_delay_ms",
+        "loop_lag_max_ms",
+        "rss_mb_per_session",
+        "errors",
+    }
