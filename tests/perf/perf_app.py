@@ -91,22 +91,26 @@ async def metrics(http: httpx.AsyncClient) -> dict[str, Any]:
     return data
 
 
-async def reset_metrics(http: httpx.AsyncClient) -> bool:
-    """Ask the server to forget its loop-lag samples; True when it visibly did.
+async def reset_metrics(http: httpx.AsyncClient) -> str | None:
+    """Make the server forget its loop-lag samples; returns how, or None if it could not.
 
-    Tries ``POST /atelier/metrics/reset`` and ``GET /atelier/metrics?reset=1``; the proof is
-    the sample count dropping, so a server without a reset is reported as such.
+    Tries the app's own reset (``POST /atelier/metrics/reset``, ``GET /atelier/metrics?
+    reset=1``), then the benchmark's ``POST /perf/lag-reset`` (perf_server). The proof is the
+    sample count dropping.
     """
-    before = (await metrics(http)).get("lag_samples") or 0
-    with contextlib.suppress(httpx.HTTPError):
-        await http.post("/atelier/metrics/reset")
-    after = (await metrics(http)).get("lag_samples") or 0
-    if before > 5 and after < before:
-        return True
-    with contextlib.suppress(httpx.HTTPError):
-        await http.get("/atelier/metrics", params={"reset": "1"})
-    after = (await metrics(http)).get("lag_samples") or 0
-    return before > 5 and after < before
+    attempts = (
+        ("app: POST /atelier/metrics/reset", "POST", "/atelier/metrics/reset", None),
+        ("app: GET /atelier/metrics?reset=1", "GET", "/atelier/metrics", {"reset": "1"}),
+        ("perf_server: POST /perf/lag-reset", "POST", "/perf/lag-reset", None),
+    )
+    for how, method, path, params in attempts:
+        before = (await metrics(http)).get("lag_samples") or 0
+        with contextlib.suppress(httpx.HTTPError):
+            await http.request(method, path, params=params)
+        after = (await metrics(http)).get("lag_samples") or 0
+        if before > 5 and after < before:
+            return how
+    return None
 
 
 @dataclass

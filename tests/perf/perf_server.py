@@ -12,7 +12,9 @@ load.py starts both servers through this file:
   removes exactly that header; once the engine stops sending it, it is a no-op.
 
 With ``ATELIER_PERF_TRACE=<file>`` set, every partial image the engine emits is appended to
-that file (see perf_trace); nothing else changes.
+that file (see perf_trace). For the app, ``POST /perf/lag-reset`` is added: it calls
+``LagProbe.reset()`` on the app's probe, because ``/atelier/metrics`` has no reset yet and the
+measured phase must not count start-up and warm-up lag. Nothing else changes.
 """
 
 from __future__ import annotations
@@ -50,6 +52,33 @@ def _drop_sse_length(app: ASGIApp) -> ASGIApp:
     return wrapped
 
 
+def _install_lag_reset_route() -> None:
+    """Remember every LagProbe the app makes; POST /perf/lag-reset resets them."""
+    from chainlit.server import app
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse, Response
+    from starlette.routing import Route
+
+    from agent.lagprobe import LagProbe
+
+    probes: list[LagProbe] = []
+    original_init = LagProbe.__init__
+
+    def init(self: LagProbe, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        probes.append(self)
+
+    LagProbe.__init__ = init  # type: ignore[method-assign]
+
+    async def reset(request: Request) -> Response:
+        for probe in probes:
+            probe.reset()
+        return JSONResponse({"reset_probes": len(probes)})
+
+    # In front of Chainlit's catch-all route, like the app's own routes.
+    app.router.routes.insert(0, Route("/perf/lag-reset", reset, methods=["POST"]))
+
+
 async def _serve_engine(host: str, port: int) -> None:
     import uvicorn
 
@@ -81,6 +110,7 @@ def main(argv: list[str]) -> int:
         args = parser.parse_args(argv[1:])
         asyncio.run(_serve_engine(args.host, args.port))
         return 0
+    _install_lag_reset_route()
     from chainlit.cli import cli
 
     sys.argv = list(argv)

@@ -88,7 +88,7 @@ class ServerSample:
     loop_lag_max_ms: float | None = None
     loop_lag_p99_ms: float | None = None
     lag_samples: int | None = None
-    lag_reset: bool = False
+    lag_reset: str | None = None  # how the samples were reset before measuring
     rss_before_mb: float | None = None
     rss_after_mb: float | None = None
     rss_after_disconnect_mb: float | None = None
@@ -171,7 +171,7 @@ def format_table(report: Mapping[str, Any]) -> str:
     rows.append(("errors", str(app["errors"]), str(base["errors"]), ""))
     lag = report["loop_lag_ms"]
     lag_text = f"{_fmt(lag['max'])} / {_fmt(lag['p99'])}"
-    if not lag["reset_before_measuring"]:
+    if lag["reset_before_measuring"] is None:
         lag_text += " (not reset: includes start-up)"
     rows.append(("server loop lag max / p99 ms", lag_text, "", ""))
     rss = report["rss_mb"]
