@@ -1,3 +1,5 @@
+# mypy: disable-error-code="no-untyped-call"
+# (python-socketio is untyped.)
 """Two users on one server (``ATELIER_USERS="alice:pw1,bob:pw2"``): nothing of Alice's reaches
 Bob — not her threads (list, open, resume, share), not her image files by URL, not her images
 through action payloads — and the file route answers 401 to anyone without a session.
