@@ -184,6 +184,11 @@ def _not_found(response_id: str) -> ApiError:
     return ApiError(404, f"Response with id '{response_id}' not found.", param=None)
 
 
+def _without_content_length(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """Starlette renders a None body as b"" and declares content-length: 0; a stream must not."""
+    return [(name, value) for name, value in headers if name != b"content-length"]
+
+
 class EventStreamResponse(Response):
     """Server-sent events from an async iterator of event dicts.
 
@@ -197,6 +202,7 @@ class EventStreamResponse(Response):
         super().__init__(
             None, 200, {**headers, "cache-control": "no-cache"}, media_type="text/event-stream"
         )
+        self.raw_headers = _without_content_length(self.raw_headers)
         self._events = events
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -231,6 +237,7 @@ class StallResponse(Response):
 
     def __init__(self) -> None:
         super().__init__(None, 200)
+        self.raw_headers = _without_content_length(self.raw_headers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await _wait_disconnect(receive)

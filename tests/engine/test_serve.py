@@ -6,7 +6,8 @@ import asyncio
 import contextlib
 import socket
 
-from openai import AsyncOpenAI
+import pytest
+from openai import APITimeoutError, AsyncOpenAI
 
 from agent.engine import EngineConfig, serve
 
@@ -41,6 +42,24 @@ async def test_serve_over_http_then_shut_down() -> None:
         ) as sdk:
             response = await sdk.responses.create(model="gpt-4.1", input="hello")
             assert "image studio" in response.output_text
+            # Streaming over real HTTP: every event arrives, ending with response.completed.
+            stream = await sdk.responses.create(
+                model="gpt-4.1",
+                input="draw a lighthouse poster",
+                tools=[{"type": "image_generation", "size": "1024x1024", "partial_images": 1}],
+                stream=True,
+            )
+            types = [event.type async for event in stream]
+            assert types[-1] == "response.completed"
+            assert "response.image_generation_call.partial_image" in types
+            # The timeout fault stalls instead of ending the body at once.
+            with pytest.raises(APITimeoutError):
+                await sdk.responses.create(
+                    model="gpt-4.1",
+                    input="hello",
+                    extra_headers={"x-atelier-fault": "timeout"},
+                    timeout=0.5,
+                )
     finally:
         server.cancel()
         with contextlib.suppress(asyncio.CancelledError):
