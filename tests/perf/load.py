@@ -33,15 +33,16 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from perf_app import app_server, run_app
-from perf_baseline import run_baseline
+from perf_baseline import engine_server, run_baseline
 from perf_plan import LoadConfig
 from perf_stats import build_report, format_table
 
 from agent.imagespec import SpecError, validate_size
 
 
-def parse_args(argv: Sequence[str] | None = None) -> tuple[LoadConfig, Path | None, bool]:
-    """The run's config, where to write the report, and whether to skip the baseline."""
+def parse_args(argv: Sequence[str] | None = None) -> tuple[LoadConfig, Path | None, bool, str]:
+    """The run's config, where to write the report, whether to skip the baseline, and the
+    app's engine mode."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--users", type=int, default=10, help="concurrent users (default 10)")
     parser.add_argument("--turns", type=int, default=3, help="turns per user (default 3)")
@@ -65,6 +66,13 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[LoadConfig, Path | No
         "--no-fetch-partials",
         action="store_true",
         help="do not download partial images (only time their element events)",
+    )
+    parser.add_argument(
+        "--engine",
+        choices=("embedded", "external"),
+        default="embedded",
+        help="the app's engine: in its process (default, no key) or a standalone engine "
+        "process reached over HTTP like the real API (isolates the app's own cost)",
     )
     parser.add_argument("--skip-baseline", action="store_true", help="measure the app only")
     parser.add_argument("--out", type=Path, default=None, help="write the JSON report here")
@@ -93,10 +101,12 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[LoadConfig, Path | No
         )
     except ValueError as exc:
         parser.error(str(exc))
-    return cfg, args.out, args.skip_baseline
+    return cfg, args.out, args.skip_baseline, args.engine
 
 
-async def run(cfg: LoadConfig, skip_baseline: bool = False) -> dict[str, Any]:
+async def run(
+    cfg: LoadConfig, skip_baseline: bool = False, engine_mode: str = "embedded"
+) -> dict[str, Any]:
     """Run both sides one after the other and build the report."""
     from perf_stats import SideResult
 
@@ -105,22 +115,27 @@ async def run(cfg: LoadConfig, skip_baseline: bool = False) -> dict[str, Any]:
         print(f"baseline: {cfg.users} users x {cfg.turns} turns ...", file=sys.stderr)
         baseline = SideResult() if skip_baseline else await run_baseline(cfg, workdir)
         print("app: starting chainlit ...", file=sys.stderr)
-        server = app_server(cfg, workdir)
+        engine = engine_server(cfg, workdir, "app-engine") if engine_mode == "external" else None
+        server = app_server(cfg, workdir, engine)
         try:
+            if engine is not None:
+                await engine.start()
             await server.start()
             print(f"app: {cfg.users} users x {cfg.turns} turns ...", file=sys.stderr)
             app, sample = await run_app(cfg, server)
         finally:
             await server.stop()
+            if engine is not None:
+                await engine.stop()
         if app.errors:
             print(f"server log tail:\n{server.log_tail(20)}", file=sys.stderr)
-    return build_report(cfg.as_dict(), app, baseline, sample)
+    return build_report({**cfg.as_dict(), "engine": engine_mode}, app, baseline, sample)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark; print the table, write the report; 1 if any error happened."""
-    cfg, out, skip_baseline = parse_args(argv)
-    report = asyncio.run(run(cfg, skip_baseline))
+    cfg, out, skip_baseline, engine_mode = parse_args(argv)
+    report = asyncio.run(run(cfg, skip_baseline, engine_mode))
     print(format_table(report))
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -49,9 +49,16 @@ def app_root(root: Path) -> Path:
     return root
 
 
-def app_server(cfg: LoadConfig, workdir: Path) -> ServerProcess:
-    """``chainlit run ui/app.py --headless`` on a free port, on the embedded engine, with
-    temp data, the run's size, partials and latency profile, and budgets nobody reaches."""
+def app_server(
+    cfg: LoadConfig, workdir: Path, engine: ServerProcess | None = None
+) -> ServerProcess:
+    """``chainlit run ui/app.py --headless`` on a free port with temp data, the run's size,
+    partials and latency profile, and budgets nobody reaches.
+
+    On the embedded engine by default (no key). With ``engine`` (a standalone engine
+    process), the app talks to it over HTTP as it would to OpenAI (a key and
+    OPENAI_BASE_URL), so the server process holds only the app.
+    """
     port = free_port()
     env = {
         "CHAINLIT_APP_ROOT": str(app_root(workdir / "app-root")),
@@ -66,6 +73,10 @@ def app_server(cfg: LoadConfig, workdir: Path) -> ServerProcess:
         "ATELIER_LOG_LEVEL": "WARNING",
         "ATELIER_PERF_TRACE": str(workdir / "app-emissions.jsonl"),
     }
+    if engine is not None:
+        env["OPENAI_API_KEY"] = "atelier-perf"
+        env["OPENAI_BASE_URL"] = f"{engine.base_url}/v1"
+        env["ATELIER_PERF_TRACE"] = engine.env["ATELIER_PERF_TRACE"]
     command = ["chainlit", "run", "ui/app.py", "--headless", "--host", HOST, "--port", str(port)]
     return ServerProcess(
         command, env, port=port, ready_path="/atelier/metrics", log_path=workdir / "app.log"

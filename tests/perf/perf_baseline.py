@@ -44,18 +44,18 @@ from agent.requests import build_request
 from agent.session_settings import SessionSettings
 
 
-def engine_server(cfg: LoadConfig, workdir: Path) -> ServerProcess:
+def engine_server(cfg: LoadConfig, workdir: Path, name: str = "engine") -> ServerProcess:
     """The engine alone over HTTP (as ``atelier engine``) on a free port, same latency."""
     port = free_port()
     env = {
-        "ATELIER_DATA_DIR": str(workdir / "engine-data"),
+        "ATELIER_DATA_DIR": str(workdir / f"{name}-data"),
         "ATELIER_ENGINE_FAULT": cfg.fault,
         "ATELIER_LOG_LEVEL": "WARNING",
-        "ATELIER_PERF_TRACE": str(workdir / "engine-emissions.jsonl"),
+        "ATELIER_PERF_TRACE": str(workdir / f"{name}-emissions.jsonl"),
     }
     command = ["engine", "--host", HOST, "--port", str(port)]
     return ServerProcess(
-        command, env, port=port, ready_path="/v1/models", log_path=workdir / "engine.log"
+        command, env, port=port, ready_path="/v1/models", log_path=workdir / f"{name}.log"
     )
 
 
