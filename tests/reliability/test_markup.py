@@ -107,8 +107,8 @@ def _image(prompt: str) -> ImageRecord:
 def test_bill_table_shows_prompts_as_text(prompt: str) -> None:
     table = bill_markdown([_row(prompt)], Decimal("5"))
     assert _live_markup(table) == []
-    body = table.splitlines()[2]
-    assert body.count("|") == 8  # the prompt cannot add or break columns
+    header, _, body = table.splitlines()[:3]
+    assert body.count("|") == header.count("|")  # the prompt cannot add or break columns
 
 
 @pytest.mark.parametrize("prompt", HOSTILE_PROMPTS)
