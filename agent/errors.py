@@ -11,7 +11,13 @@ from contextlib import contextmanager
 from decimal import Decimal
 
 import httpx
+import httpx2
 import openai
+
+# The SDK's own client is built on httpx2; the embedded engine's transport on httpx.
+_TIMEOUTS = (openai.APITimeoutError, httpx.TimeoutException, httpx2.TimeoutException)
+_TRANSPORT = (openai.APIConnectionError, httpx.TransportError, httpx2.TransportError)
+_HTTP = (openai.OpenAIError, httpx.HTTPError, httpx2.HTTPError)
 
 
 class AtelierError(Exception):
@@ -121,7 +127,7 @@ def translate(exc: BaseException) -> AtelierError:
     """Map any exception from the OpenAI SDK (or httpx under it) to an AtelierError."""
     if isinstance(exc, AtelierError):
         return exc
-    if isinstance(exc, openai.APITimeoutError | httpx.TimeoutException):
+    if isinstance(exc, _TIMEOUTS):
         return TurnTimeout(
             "The image service did not answer in time. Try again, or pick a smaller size or "
             "lower quality."
@@ -146,7 +152,7 @@ def translate(exc: BaseException) -> AtelierError:
             f"The image service failed (HTTP {exc.status_code}): {message}. Try again shortly.",
             detail=code,
         )
-    if isinstance(exc, openai.APIConnectionError | httpx.TransportError):
+    if isinstance(exc, _TRANSPORT):
         return UpstreamError(
             "The connection to the image service broke. Try again; nothing finished was lost."
         )
@@ -160,7 +166,7 @@ def mapped_errors() -> Iterator[None]:
         yield
     except AtelierError:
         raise
-    except (openai.OpenAIError, httpx.HTTPError) as exc:
+    except _HTTP as exc:
         raise translate(exc) from exc
 
 

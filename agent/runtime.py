@@ -17,6 +17,7 @@ from agent.prompts import PromptBook
 from agent.records import SessionRecord
 from agent.retry import RetryPolicy
 from agent.session_settings import SessionSettings
+from agent.sse import warm_up
 from agent.store import Store
 from agent.turns import Session, SessionDeps
 
@@ -59,6 +60,8 @@ class Atelier:
             Engine(EngineConfig.from_settings(settings)) if settings.use_embedded_engine else None
         )
         client = build_client(settings, engine)
+        _ = client.responses.with_streaming_response  # the SDK imports its resources lazily
+        await asyncio.to_thread(warm_up)
         retry = RetryPolicy(max_retries=settings.max_retries, max_delay_s=settings.retry_max_wait_s)
         return cls(SessionDeps(settings, store, client, prices, prompts, retry), engine)
 

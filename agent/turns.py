@@ -65,6 +65,7 @@ from agent.records import ImageRecord, SessionRecord, TurnBill, TurnRecord, Turn
 from agent.requests import HasDataUrl, TargetImage, build_request
 from agent.retry import RetryPolicy
 from agent.session_settings import SessionSettings
+from agent.sse import iter_events
 from agent.store import Store
 from agent.usage import ResponseUsage, image_usage_from_payload, text_usage_from_payload
 
@@ -357,20 +358,17 @@ class Session:
     ) -> AsyncIterator[AgentEvent]:
         """Send the request, retrying only while nothing has arrived, and translate events."""
         attempt = 0
-        create: Any = self._deps.client.responses.create
+        create: Any = self._deps.client.responses.with_streaming_response.create
         while True:
             try:
                 with mapped_errors():
-                    stream = await create(**request, stream=True)
-                    try:
-                        async for raw in stream:
+                    async with create(**request, stream=True) as response:
+                        async for raw in iter_events(response.iter_bytes()):
                             progress.received_any = True
                             for event in await self._translate(
                                 raw, settings, progress, turn, text, target
                             ):
                                 yield event
-                    finally:
-                        await stream.close()
                 if progress.response is None:
                     raise UpstreamError("The response ended before it was complete. Try again.")
                 return
