@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import socket
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -59,6 +60,21 @@ class Server:
         return "\n".join(self.lines[-80:])
 
 
+def make_app_root(where: Path) -> Path:
+    """A private Chainlit app root: the repo's config, readme and public files, own .files.
+
+    Chainlit keeps uploads and element bytes in ``<app root>/.files`` and deletes that whole
+    folder when a server shuts down, so two servers sharing the repo as app root break each
+    other's turns. Each test server gets its own root instead.
+    """
+    where.mkdir(parents=True)
+    (where / ".chainlit").mkdir()
+    shutil.copy(REPO / ".chainlit" / "config.toml", where / ".chainlit" / "config.toml")
+    (where / "chainlit.md").symlink_to(REPO / "chainlit.md")
+    (where / "public").symlink_to(REPO / "public")
+    return where
+
+
 def server_env(data_dir: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
     """The server's environment: no CI, no OpenAI variables, a private data dir."""
     env = {
@@ -78,11 +94,14 @@ async def run_server(
 ) -> AsyncIterator[Server]:
     """Start ``chainlit run ui/app.py --headless`` and yield once it says it is serving."""
     port = free_port()
+    app_root = make_app_root(data_dir.parent / f"app-root-{port}")
+    env = server_env(data_dir, extra_env)
+    env["CHAINLIT_APP_ROOT"] = str(app_root)
     process = await asyncio.create_subprocess_exec(
-        str(CHAINLIT), "run", "ui/app.py", "--headless", "--port", str(port),
+        str(CHAINLIT), "run", str(REPO / "ui" / "app.py"), "--headless", "--port", str(port),
         "--host", "127.0.0.1",
-        cwd=REPO,
-        env=server_env(data_dir, extra_env),
+        cwd=app_root,
+        env=env,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip
