@@ -22,7 +22,6 @@ from agent.errors import NotFound
 from agent.records import ImageRecord
 from agent.turns import Session
 from ui import panels
-from ui.money import usd
 
 NOT_YOURS = (
     "That image is not part of this conversation, so I can't use it here. "
@@ -95,13 +94,11 @@ async def show_bill(session: Session | None) -> None:
         return
     turns = await session.turns()
     rows = await panels.open_bill(turns, session.budget_usd)
-    total = rows[-1].cumulative_usd if rows else None
-    summary = panels.bill_markdown(rows, session.budget_usd) if rows else "No turns yet."
     await cl.Message(
-        content=f"**Session bill** — {len(rows)} turn(s)"
-        + (f", {usd(total)} so far" if total is not None else "")
-        + f"\n\n{summary}\n\n_Prices: OpenAI list prices unless a provider price file is set;"
-        " each cost line in the exports names its owner._",
+        content=f"**Session bill** · {len(rows)} turn(s) · the table and chart are in the side "
+        f"panel.\n\n{panels.bill_summary(rows, session.budget_usd)}\n\n_Prices are OpenAI list "
+        "prices unless a provider price file is set; every line in the exports names its "
+        "owner._",
         actions=export_actions(),
         metadata={"atelier": "bill_panel"},
     ).send()

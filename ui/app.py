@@ -36,7 +36,7 @@ from ui.auth import auth_enabled, ensure_auth_secret, load_users
 from ui.chat_settings import build_widgets, changes_from
 from ui.commands import COMMANDS, command_of
 from ui.datalayer import SQLiteDataLayer
-from ui.money import usd
+from ui.money import usd_short
 from ui.profiles import CARDS, chat_profiles, profile_for
 from ui.render import TurnRenderer, bill_action, image_actions
 from ui.storage import SINGLE_USER_IDENTIFIER, LocalStorageClient, install_file_route
@@ -283,7 +283,9 @@ async def _chat_resume(thread: ThreadDict) -> None:
     await cl.context.emitter.set_commands(COMMANDS)
     images = await session.images()
     bill = await session.bill()
-    text = f"Welcome back. This chat has {len(images)} image(s); session {usd(bill.known_usd)}."
+    text = (
+        f"Welcome back. This chat has {len(images)} image(s); session {usd_short(bill.known_usd)}."
+    )
     buttons = [bill_action()]
     if images:
         latest = images[-1]

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from agent.bill_format import format_usd
 from agent.records import ImageRecord, TurnBill
 
 
 def usd(amount: Decimal | None, *, places: int = 4) -> str:
-    """``$0.0563``: at least ``places`` decimals, never rounded away; ``unknown`` if None."""
+    """Exact money: ``$0.06132625`` (at least ``places`` decimals); ``unknown`` if None."""
     return format_usd(amount, places=places)
+
+
+def usd_short(amount: Decimal | None, *, places: int = 4) -> str:
+    """Compact money for running text: ``$0.0613`` (half-up); ``unknown`` if None.
+
+    The bill panel and the exports keep every digit; this is only for at-a-glance lines.
+    """
+    if amount is None or not amount.is_finite():
+        return "unknown"
+    return format_usd(amount.quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP), places=places)
 
 
 def bill_line(bill: TurnBill, session_total: Decimal | None, session_budget: Decimal | None) -> str:
@@ -20,15 +30,15 @@ def bill_line(bill: TurnBill, session_total: Decimal | None, session_budget: Dec
     """
     kinds = bill.by_kind()
     turn_total = bill.total_usd
-    parts = [f"This turn {usd(turn_total if turn_total is not None else bill.known_usd)}"]
+    parts = [f"This turn {usd_short(turn_total if turn_total is not None else bill.known_usd)}"]
     if bill.has_unknown:
         parts[0] += " + unpriced usage"
-    parts[0] += f" (text {usd(kinds['text'])} · images {usd(kinds['images'])})"
+    parts[0] += f" (text {usd_short(kinds['text'])} · images {usd_short(kinds['images'])})"
     if bill.estimated:
         parts[0] += " — estimated"
-    session = f"session {usd(session_total)}"
+    session = f"session {usd_short(session_total)}"
     if session_budget is not None:
-        session += f" of {usd(session_budget, places=2)}"
+        session += f" of {usd_short(session_budget, places=2)}"
     parts.append(session)
     return " · ".join(parts)
 
@@ -39,14 +49,14 @@ def image_caption(image: ImageRecord, cost: Decimal | None = None) -> str:
     if image.action == "edit" and image.parent_id:
         bits.append(f"from `{image.parent_id[-8:]}`")
     if cost is not None:
-        bits.append(usd(cost))
+        bits.append(usd_short(cost))
     return " · ".join(bits)
 
 
 def spent_line(spent: TurnBill, session_total: Decimal | None) -> str:
     """What a failed or stopped turn still cost."""
     known = spent.known_usd
-    text = f"Spent on this turn: {usd(known)}"
+    text = f"Spent on this turn: {usd_short(known)}"
     if spent.has_unknown:
         text += " plus unpriced usage"
-    return f"{text} · session {usd(session_total)}"
+    return f"{text} · session {usd_short(session_total)}"

@@ -15,17 +15,18 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import chainlit as cl
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from agent.billing import SessionBill
 from agent.records import ImageRecord, TurnRecord
-from ui.money import usd
+from ui.money import usd, usd_short
 
-CHART_SIZE = (640, 260)
+CHART_SIZE = (720, 360)
 _INK = (38, 38, 46)
-_GRID = (222, 224, 230)
+_MUTED = (120, 124, 138)
+_GRID = (230, 232, 238)
 _LINE = (99, 91, 255)
-_FILL = (231, 229, 255)
+_BAR = (214, 211, 255)
 
 
 @dataclass(frozen=True)
@@ -72,14 +73,24 @@ def _short(text: str, limit: int = 48) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-def bill_markdown(rows: list[BillRow], budget: Decimal | None) -> str:
-    """The per-turn table and a total line."""
+def bill_summary(rows: list[BillRow], budget: Decimal | None) -> str:
+    """The total line: short total, the exact one, and the budget left."""
     if not rows:
         return "No turns yet: the bill starts with your first message."
-    lines = [
-        "| # | Prompt | Images | Text | Images | Turn | Session |",
-        "|---:|---|---:|---:|---:|---:|---:|",
-    ]
+    total = rows[-1].cumulative_usd
+    summary = f"**Session total {usd_short(total)}** (exactly {usd(total)})"
+    if budget is not None:
+        summary += f" of {usd_short(budget, places=2)} budget, {usd_short(budget - total)} left"
+    if any(row.unknown for row in rows):
+        summary += " — some usage has no known price and is not included"
+    return summary
+
+
+def bill_markdown(rows: list[BillRow], budget: Decimal | None) -> str:
+    """The per-turn table (narrow enough for the side panel) and the total line."""
+    if not rows:
+        return bill_summary(rows, budget)
+    lines = ["| # | Prompt | Turn | Total |", "|---:|---|---:|---:|"]
     for row in rows:
         flags = ""
         if row.status != "ok":
@@ -89,48 +100,57 @@ def bill_markdown(rows: list[BillRow], budget: Decimal | None) -> str:
         if row.unknown:
             flags += " _(+unpriced)_"
         lines.append(
-            f"| {row.turn} | {_short(row.prompt)}{flags} | {row.images} | {usd(row.text_usd)} "
-            f"| {usd(row.images_usd)} | {usd(row.total_usd)} | {usd(row.cumulative_usd)} |"
+            f"| {row.turn} | {_short(row.prompt, 22)}{flags} "
+            f"| {usd_short(row.total_usd)} | {usd_short(row.cumulative_usd)} |"
         )
-    total = rows[-1].cumulative_usd
-    summary = f"**Session total {usd(total)}**"
-    if budget is not None:
-        summary += f" of {usd(budget, places=2)} budget ({usd(budget - total)} left)"
-    return "\n".join([*lines, "", summary])
+    return "\n".join([*lines, "", bill_summary(rows, budget)])
 
 
 def cost_chart_png(rows: list[BillRow]) -> bytes:
-    """A small cumulative-cost chart (PNG). Blocking: call it through asyncio.to_thread."""
+    """Per-turn cost bars under a cumulative-cost line (PNG).
+
+    Blocking (Pillow): call it through asyncio.to_thread.
+    """
     width, height = CHART_SIZE
-    left, right, top, bottom = 64, 16, 16, 36
+    # Shown at about half size in the side panel: type is set large.
+    left, right, top, bottom = 112, 32, 72, 68
+    font = ImageFont.load_default(size=26)
+    small = ImageFont.load_default(size=22)
     image = Image.new("RGB", CHART_SIZE, (255, 255, 255))
     draw = ImageDraw.Draw(image)
-    peak = max((row.cumulative_usd for row in rows), default=Decimal(0))
-    peak_f = float(peak) or 0.01
+    draw.text((left, 18), "Cost by turn", fill=_INK, font=font)
+    draw.text((width - right, 22), "bars: turn · line: total", fill=_MUTED, font=small, anchor="ra")
+    # 20% headroom above the total keeps its label clear of the title.
+    peak = 1.2 * float(max((row.cumulative_usd for row in rows), default=Decimal(0))) or 0.01
     plot_w, plot_h = width - left - right, height - top - bottom
+    base_y = top + plot_h
     for step in range(5):
         y = top + plot_h * step / 4
-        draw.line([(left, y), (width - right, y)], fill=_GRID)
-        draw.text((6, y - 6), f"${peak_f * (4 - step) / 4:.3f}", fill=_INK)
+        draw.line([(left, y), (width - right, y)], fill=_GRID, width=1)
+        label = f"${peak * (4 - step) / 4:.3f}"
+        draw.text((left - 10, y), label, fill=_MUTED, font=small, anchor="rm")
     if rows:
-        n = len(rows)
-        points = [
-            (
-                left + (plot_w * (i + 1) / n if n > 1 else plot_w),
-                top + plot_h - plot_h * float(row.cumulative_usd) / peak_f,
-            )
-            for i, row in enumerate(rows)
-        ]
-        origin = (left, top + plot_h)
-        draw.polygon([origin, *points, (points[-1][0], top + plot_h)], fill=_FILL)
-        draw.line([origin, *points], fill=_LINE, width=3)
-        for (x, y), row in zip(points, rows, strict=True):
-            draw.ellipse([x - 4, y - 4, x + 4, y + 4], fill=_LINE)
-            draw.text((x - 4, height - bottom + 8), str(row.turn), fill=_INK)
-    draw.line([(left, top + plot_h), (width - right, top + plot_h)], fill=_INK)
-    draw.text((width - right - 60, height - 14), "turn", fill=_INK)
+        slot = plot_w / len(rows)
+        bar = max(4.0, min(48.0, slot * 0.5))
+        points = []
+        for i, row in enumerate(rows):
+            x = left + slot * (i + 0.5)
+            bar_top = base_y - plot_h * float(row.total_usd) / peak
+            draw.rounded_rectangle([x - bar / 2, bar_top, x + bar / 2, base_y], radius=4, fill=_BAR)
+            points.append((x, base_y - plot_h * float(row.cumulative_usd) / peak))
+            if len(rows) <= 20 or i % max(1, len(rows) // 10) == 0:
+                draw.text((x, base_y + 8), str(row.turn), fill=_MUTED, font=small, anchor="ma")
+        if len(points) > 1:
+            draw.line(points, fill=_LINE, width=5, joint="curve")
+        for x, y in points:
+            draw.ellipse([x - 8, y - 8, x + 8, y + 8], fill=_LINE, outline=(255, 255, 255), width=3)
+        last_x, last_y = points[-1]
+        total = f"${rows[-1].cumulative_usd.quantize(Decimal('0.0001'))}"
+        draw.text((last_x - 10, last_y - 12), total, fill=_LINE, font=font, anchor="rb")
+    draw.line([(left, base_y), (width - right, base_y)], fill=_MUTED, width=2)
+    draw.text((left + plot_w / 2, height - 6), "turn", fill=_MUTED, font=small, anchor="md")
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
+    image.save(buffer, format="PNG", optimize=True)
     return buffer.getvalue()
 
 
@@ -165,8 +185,8 @@ async def open_lineage(chain: list[ImageRecord]) -> None:
                 display="side",
             )
         )
-    await cl.ElementSidebar.set_title(f"Lineage of {chain[-1].short_id}")
     await cl.ElementSidebar.set_elements(elements, key=f"lineage-{chain[-1].id}")
+    await cl.ElementSidebar.set_title(f"Lineage of {chain[-1].short_id}")
 
 
 async def open_bill(turns: list[TurnRecord], budget: Decimal | None) -> list[BillRow]:
@@ -179,6 +199,6 @@ async def open_bill(turns: list[TurnRecord], budget: Decimal | None) -> list[Bil
         ),
         cl.Text(name="Per turn", content=bill_markdown(rows, budget), display="side"),
     ]
-    await cl.ElementSidebar.set_title("Session bill")
     await cl.ElementSidebar.set_elements(elements, key=f"bill-{len(rows)}")
+    await cl.ElementSidebar.set_title("Session bill")
     return rows

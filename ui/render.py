@@ -9,6 +9,7 @@ persist=False); the final image is sent persisted under that same id.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -30,7 +31,9 @@ from agent.events import (
     TurnStarted,
 )
 from agent.records import ImageRecord
-from ui.money import bill_line, image_caption, spent_line, usd
+from ui.money import bill_line, image_caption, spent_line, usd_short
+
+logger = logging.getLogger(__name__)
 
 BUDGET_NAMES = {
     "session": "this session's budget",
@@ -128,13 +131,18 @@ class TurnRenderer:
     async def _image_started(self, event: ImageCallStarted) -> None:
         await self._close_answer()
         verb = "Editing" if event.action == "edit" else "Generating"
-        step = cl.Step(name=f"{verb} {event.size} · {event.quality}", type="tool")
-        step.input = f"image call {event.call_id[-8:]}"
-        if event.parent_id:
-            step.input += f", from image {event.parent_id[-8:]}"
-        await step.send()
         message = cl.Message(content=f"_{verb} {event.size} · {event.quality}…_")
         await message.send()
+        # Chainlit titles tool steps "Using …" / "Used …": name the tool, show the details.
+        step = cl.Step(
+            name=f"image generation · {event.size} · {event.quality}",
+            type="tool",
+            parent_id=message.id,
+        )
+        step.input = f"{verb.lower()} image call {event.call_id[-8:]}"
+        if event.parent_id:
+            step.input += f" from image {event.parent_id[-8:]}"
+        await step.send()
         self._slots[event.call_id] = _ImageSlot(message=message, step=step)
 
     async def _partial(self, event: PartialImage) -> None:
@@ -153,7 +161,13 @@ class TurnRenderer:
         else:
             slot.element.content = event.data
         slot.element.name = f"partial-{event.index + 1}-{event.call_id[-8:]}"
-        await slot.element.send(for_id=slot.message.id, persist=False)
+        try:
+            await slot.element.send(for_id=slot.message.id, persist=False)
+        except OSError as error:
+            # A preview that cannot be staged (Chainlit's .files dir) must not end the turn:
+            # the final image still arrives and is persisted through the data layer.
+            logger.warning("partial image %s not shown: %s", event.index, error)
+            return
         elapsed = time.monotonic() - slot.started
         slot.message.content = f"_Sharpening… stage {event.index + 1} · {elapsed:.1f} s_"
         await slot.message.update()
@@ -169,7 +183,11 @@ class TurnRenderer:
         if slot is None:  # an image without a start event: draw it on its own
             message = cl.Message(content="")
             await message.send()
-            step = cl.Step(name=f"Image {image.size} · {image.quality}", type="tool")
+            step = cl.Step(
+                name=f"image generation · {image.size} · {image.quality}",
+                type="tool",
+                parent_id=message.id,
+            )
             await step.send()
             slot = _ImageSlot(message=message, step=step)
             self._slots[image.id] = slot
@@ -200,8 +218,8 @@ class TurnRenderer:
         name = BUDGET_NAMES.get(event.budget, event.budget)
         await cl.Message(
             content=(
-                f"⚠️ You have used {usd(event.spent_usd)} of {name} "
-                f"({usd(event.limit_usd, places=2)})."
+                f"⚠️ You have used {usd_short(event.spent_usd)} of {name} "
+                f"({usd_short(event.limit_usd, places=2)})."
             )
         ).send()
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from agent.records import CostLine, ImageRecord, TurnBill
-from ui.money import bill_line, image_caption, spent_line, usd
+from ui.money import bill_line, image_caption, spent_line, usd, usd_short
 
 OWNER = "OpenAI list price"
 
@@ -29,6 +29,13 @@ def test_usd_keeps_every_digit_and_says_unknown() -> None:
     assert usd(Decimal("0.1")) == "$0.1000"
     assert usd(Decimal("5"), places=2) == "$5.00"
     assert usd(None) == "unknown"
+
+
+def test_short_money_rounds_half_up_for_running_text() -> None:
+    assert usd_short(Decimal("0.06132625")) == "$0.0613"
+    assert usd_short(Decimal("0.00005")) == "$0.0001"
+    assert usd_short(Decimal("5"), places=2) == "$5.00"
+    assert usd_short(None) == "unknown"
 
 
 def test_bill_line_splits_text_and_images_and_shows_budget() -> None:
@@ -74,4 +81,4 @@ def test_caption_names_id_size_quality_parent_and_cost() -> None:
         created_at=datetime.now(UTC),
     )
     caption = image_caption(image, Decimal("0.16464"))
-    assert caption == "`89abcdef` · 1024x1536 · high · from `aaaa1111` · $0.16464"
+    assert caption == "`89abcdef` · 1024x1536 · high · from `aaaa1111` · $0.1646"

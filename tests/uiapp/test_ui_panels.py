@@ -43,7 +43,8 @@ def test_table_escapes_pipes_flags_status_and_shows_budget_left() -> None:
     table = bill_markdown(rows, Decimal("5.00"))
     assert "prompt 1 / with a pipe" in table
     assert "_(cancelled)_" in table
-    assert "**Session total $0.05568** of $5.00 budget ($4.94432 left)" in table
+    assert "**Session total $0.0557** (exactly $0.05568) of $5.00 budget, $4.9443 left" in table
+    assert table.count("\n| ") == 2  # one row per turn
     assert bill_markdown([], None).startswith("No turns yet")
 
 
@@ -51,9 +52,9 @@ def test_chart_is_a_png_of_the_declared_size() -> None:
     rows = bill_rows([_turn(n, "0.001", "0.05") for n in range(1, 6)])
     image = Image.open(io.BytesIO(cost_chart_png(rows)))
     assert image.format == "PNG"
-    assert image.size == (640, 260)
+    assert image.size == (720, 360)
     empty = Image.open(io.BytesIO(cost_chart_png([])))
-    assert empty.size == (640, 260)
+    assert empty.size == (720, 360)
 
 
 def test_commands_from_composer_or_typed() -> None:
