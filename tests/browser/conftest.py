@@ -1,0 +1,68 @@
+"""Fixtures for the browser test: the e2e server harness and Debian's Chromium via Playwright.
+
+Never downloads a browser: Playwright drives /usr/bin/chromium (the Makefile installs the
+Debian package for CI) with a fresh profile directory per test.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from playwright.async_api import BrowserContext, async_playwright
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
+_HARNESS = "atelier_e2e_harness"
+
+
+@pytest.fixture
+def harness() -> ModuleType:
+    """tests/e2e/harness.py (server launcher), loaded by path once per process."""
+    if _HARNESS not in sys.modules:
+        path = Path(__file__).resolve().parents[1] / "e2e" / "harness.py"
+        spec = importlib.util.spec_from_file_location(_HARNESS, path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[_HARNESS] = module
+        spec.loader.exec_module(module)
+    return sys.modules[_HARNESS]
+
+
+@pytest.fixture
+def output_dir() -> Path:
+    """Where screenshots go (test-output/, ignored by git)."""
+    path = Path(__file__).resolve().parents[2] / "test-output"
+    path.mkdir(exist_ok=True)
+    return path
+
+
+@pytest.fixture
+async def browser(tmp_path: Path) -> AsyncIterator[BrowserContext]:
+    """A Chromium context with a fresh profile and a desktop-sized window."""
+    assert CHROMIUM.exists(), "Install Debian's chromium: apt-get install -y chromium"
+    async with async_playwright() as playwright:
+        context = await playwright.chromium.launch_persistent_context(
+            str(tmp_path / "profile"),
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1360, "height": 900},
+        )
+        try:
+            yield context
+        finally:
+            await context.close()
