@@ -207,7 +207,7 @@ async def test_engine_response_store_survives_concurrent_use(tmp_path: Path) -> 
     The race is timing-dependent, so this runs several rounds; a correct store never fails.
     """
     errors: list[str] = []
-    for round_ in range(12):
+    for round_ in range(30):
         store = ResponseStore(tmp_path / f"engine{round_}.db")
         try:
             errors += await _hammer(store)
