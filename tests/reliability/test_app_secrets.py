@@ -31,40 +31,11 @@ REPO = Path(__file__).resolve().parents[2]
 ATELIER = REPO / ".venv" / "bin" / "atelier"
 
 
-# Serves the same engine as ``atelier engine`` but drops the ``content-length: 0`` header
-# Starlette puts on its event-stream responses (see test_atelier_engine_streams_over_http),
-# so the secrets test can run in API mode while that bug stands.
-_WORKAROUND = """
-import sys, uvicorn
-from agent.config import Settings
-from agent.engine import Engine, EngineConfig
-
-engine = Engine(EngineConfig.from_settings(Settings()))
-
-async def app(scope, receive, send):
-    async def fixed(message):
-        if message["type"] == "http.response.start":
-            headers = dict(message["headers"])
-            if headers.get(b"content-type", b"").startswith(b"text/event-stream"):
-                kept = [(k, v) for k, v in message["headers"] if k != b"content-length"]
-                message = {**message, "headers": kept}
-        await send(message)
-    await engine.asgi(scope, receive, fixed)
-
-print("Engine on", sys.argv[1], flush=True)
-uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), lifespan="off", log_level="warning")
-"""
-
-
 @asynccontextmanager
-async def _engine(
-    e2e: ModuleType, data_dir: Path, *, workaround: bool = False
-) -> AsyncIterator[tuple[str, list[str]]]:
+async def _engine(e2e: ModuleType, data_dir: Path) -> AsyncIterator[tuple[str, list[str]]]:
     """``atelier engine`` on a free port; yields its base URL and its output lines."""
     port = e2e.free_port()
     command = [str(ATELIER), "engine", "--host", "127.0.0.1", "--port", str(port)]
-    if workaround:
-        command = [str(REPO / ".venv" / "bin" / "python"), "-c", _WORKAROUND, str(port)]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ATELIER_", "OPENAI_"))}
     env.update({"ATELIER_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1"})
     process = await asyncio.create_subprocess_exec(
@@ -108,9 +79,8 @@ async def _engine(
 async def test_atelier_engine_streams_over_http(e2e: ModuleType, tmp_path: Path) -> None:
     """``atelier engine`` must serve streaming responses to any OpenAI client over HTTP.
 
-    Its event-stream responses declare ``content-length: 0`` (Starlette's Response adds it
-    for an empty initial body), so uvicorn aborts the stream at the first event with
-    "Too much data for declared Content-Length" and every streamed turn fails.
+    (Found broken: its event-stream responses declared ``content-length: 0``, so uvicorn
+    aborted every stream at the first event; fixed in 0cb4c9c.)
     """
     async with _engine(e2e, tmp_path / "engine-data") as (base_url, lines):
         client = AsyncOpenAI(api_key="sk-test-FAKE" + "0" * 24, base_url=base_url, max_retries=0)
@@ -137,7 +107,7 @@ async def test_the_api_key_is_never_logged_stored_exported_or_sent(
 ) -> None:
     key = "sk-test-FAKE" + secrets.token_hex(24)
     engine_dir = tmp_path / "engine-data"
-    async with _engine(e2e, engine_dir, workaround=True) as (base_url, engine_lines):
+    async with _engine(e2e, engine_dir) as (base_url, engine_lines):
         env = {
             "OPENAI_API_KEY": key,
             "OPENAI_BASE_URL": base_url,
