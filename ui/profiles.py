@@ -29,8 +29,8 @@ CARDS: dict[Profile, ProfileCard] = {
         "palette",
         (
             ("Lighthouse poster", "A lighthouse poster at dusk"),
-            ("Product shot", "A studio product shot of a ceramic mug on linen, soft light"),
-            ("Storybook fox", "A watercolor fox reading a book under a lamp"),
+            ("Product photo", "A product photo of a ceramic mug on linen, soft light"),
+            ("Storybook fox", "A watercolor illustration of a fox reading under a lamp"),
         ),
     ),
     "brainstorm": ProfileCard(
