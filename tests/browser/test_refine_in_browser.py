@@ -58,3 +58,22 @@ async def test_prompt_refine_and_bill_panel(
         await expect(chart).to_be_in_viewport(ratio=1, timeout=TIMEOUT_MS)
         await expect(page.get_by_role("columnheader", name="Total")).to_be_visible()
         await page.screenshot(path=str(output_dir / "bill-panel.png"))
+
+
+async def test_copilot_widget_on_the_embed_page(
+    harness: ModuleType, browser: BrowserContext, tmp_path: Path, output_dir: Path
+) -> None:
+    async with harness.run_server(tmp_path / "data", ENGINE_ENV) as server:
+        page = await browser.new_page()
+        await page.goto(f"{server.url}/public/embed.html")
+        bubble = page.locator("#chainlit-copilot-button")
+        await expect(bubble).to_be_visible(timeout=TIMEOUT_MS)
+        await bubble.click()
+        # The widget runs the Support profile: it greets as the help assistant...
+        await expect(page.get_by_text("Atelier help assistant")).to_be_visible(timeout=TIMEOUT_MS)
+        await send(page, "How do I refine an image?")
+        # ...answers, and bills against the Support budget.
+        await expect(page.get_by_text(re.compile(r"This turn \$.* of \$0\.50"))).to_be_visible(
+            timeout=TIMEOUT_MS
+        )
+        await page.screenshot(path=str(output_dir / "copilot-embed.png"))
