@@ -230,7 +230,17 @@ class Client:
         self.thread_id = thread_id
         await self.sio.emit("connection_successful")
 
-    async def send(self, text: str) -> int:
+    async def upload(self, name: str, data: bytes, mime: str) -> str:
+        """Upload a file the way the composer's paperclip does; returns its file id."""
+        response = await self.http.post(
+            "/project/file",
+            params={"session_id": self.session_id},
+            files={"file": (name, data, mime)},
+        )
+        assert response.status_code == 200, response.text
+        return str(response.json()["id"])
+
+    async def send(self, text: str, file_ids: tuple[str, ...] = ()) -> int:
         """Send a user message; later waits start from here. Returns that event index."""
         mark = self.mark = len(self.recorder.events)
         await self.sio.emit(
@@ -244,7 +254,7 @@ class Client:
                     "createdAt": datetime.now(UTC).isoformat(),
                     "name": "User",
                 },
-                "fileReferences": None,
+                "fileReferences": [{"id": file_id} for file_id in file_ids] or None,
             },
         )
         return mark
