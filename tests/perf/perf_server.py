@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import os
 import sys
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +78,28 @@ def _install_lag_reset_route() -> None:
 
     # In front of Chainlit's catch-all route, like the app's own routes.
     app.router.routes.insert(0, Route("/perf/lag-reset", reset, methods=["POST"]))
+    if os.environ.get("ATELIER_PERF_TRACEMALLOC"):
+        tracemalloc.start(8)
+        app.router.routes.insert(0, Route("/perf/memory", _memory, methods=["GET"]))
+
+
+async def _memory(request: Any) -> Any:
+    """The biggest live allocation sites (tracemalloc), for finding what a session keeps."""
+    from starlette.responses import JSONResponse
+
+    limit = int(request.query_params.get("limit", "15"))
+    snapshot = await asyncio.to_thread(tracemalloc.take_snapshot)
+    stats = snapshot.statistics("traceback")[:limit]
+    return JSONResponse(
+        [
+            {
+                "mb": round(stat.size / 2**20, 2),
+                "count": stat.count,
+                "where": stat.traceback.format(),
+            }
+            for stat in stats
+        ]
+    )
 
 
 async def _serve_engine(host: str, port: int) -> None:
