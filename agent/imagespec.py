@@ -110,7 +110,7 @@ IMAGE_MODEL_NAMES = (
 
 SIZE_PRESETS = ("auto", "1024x1024", "1024x1536", "1536x1024", "2048x2048", "3840x2160")
 
-_SIZE_RE = re.compile(r"^\s*(\d{1,5})\s*[xX×]\s*(\d{1,5})\s*$")
+_SIZE_RE = re.compile(r"^([0-9]{1,5})x([0-9]{1,5})$")  # the API form, ASCII digits only
 MIN_PIXELS = 655_360
 MAX_PIXELS = 8_294_400
 MAX_EDGE = 3840
@@ -143,7 +143,20 @@ def parse_size(size: str) -> tuple[int, int]:
         raise SpecError(
             "size", f"Invalid size {size!r}: write it as WIDTHxHEIGHT (e.g. 1024x1536) or 'auto'."
         )
-    return int(match.group(1)), int(match.group(2))
+    width, height = int(match.group(1)), int(match.group(2))
+    if width < 16 or height < 16:
+        raise SpecError("size", f"Invalid size {size!r}: each edge must be at least 16 pixels.")
+    return width, height
+
+
+def normalize_size(text: str) -> str:
+    """A size as a person may type it ("1024 X 1536", "1024×1536", "AUTO") in the API form.
+
+    Only spacing, case and the multiplication sign are forgiven; anything else is left for
+    ``validate_size`` to refuse with a clear message.
+    """
+    compact = "".join(text.split()).lower().replace("×", "x")
+    return compact if compact == "auto" or _SIZE_RE.match(compact) else text
 
 
 def validate_size(model: str, size: str) -> tuple[int, int] | None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from agent.config import Background, Moderation, OutputFormat, Profile, Quality, Settings
 from agent.errors import InvalidSettings
-from agent.imagespec import SpecError, validate_tool
+from agent.imagespec import SpecError, normalize_size, validate_tool
 
 
 class SessionSettings(BaseModel):
@@ -26,6 +26,11 @@ class SessionSettings(BaseModel):
     partial_images: int = Field(default=2, ge=0, le=3)
     moderation: Moderation = "auto"
     store: bool = True
+
+    @field_validator("size", mode="before")
+    @classmethod
+    def _api_form(cls, value: object) -> object:
+        return normalize_size(value) if isinstance(value, str) else value
 
     @classmethod
     def defaults(cls, settings: Settings, profile: Profile = "studio") -> SessionSettings:

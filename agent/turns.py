@@ -67,6 +67,7 @@ from agent.retry import RetryPolicy
 from agent.session_settings import SessionSettings
 from agent.sse import iter_events
 from agent.store import Store
+from agent.uploads import Attachment
 from agent.usage import ResponseUsage, image_usage_from_payload, text_usage_from_payload
 
 MAX_IMAGES_PER_TURN: dict[str, int] = {"studio": 4, "brainstorm": 4, "support": 1}
@@ -197,7 +198,7 @@ class Session:
         *,
         target_image: str | None = None,
         attachments: Sequence[HasDataUrl] = (),
-        mask: HasDataUrl | None = None,
+        mask: Attachment | None = None,
         variations_of: str | None = None,
     ) -> AsyncIterator[AgentEvent]:
         """Run one turn; yields events and always ends with TurnBilled or TurnFailed."""
@@ -210,7 +211,7 @@ class Session:
         text: str,
         target_image: str | None,
         attachments: Sequence[HasDataUrl],
-        mask: HasDataUrl | None,
+        mask: Attachment | None,
         variations_of: str | None,
     ) -> AsyncIterator[AgentEvent]:
         text = text.strip()
@@ -231,11 +232,8 @@ class Session:
         try:
             settings.check()
             target = await self._target(target_image)
-            if mask is not None and target is None and self.latest_image_id is None:
-                raise InvalidSettings(
-                    "A mask edits an existing image: make or pick an image first, then send "
-                    "the mask with your change."
-                )
+            if mask is not None:
+                await self._check_mask(mask, target_image)
             request = build_request(
                 settings=settings,
                 instructions=self._deps.prompts.for_profile(self.profile),
@@ -292,6 +290,22 @@ class Session:
             turn, text, started, settings, inputs, request, progress, target_image, status, failure
         )
         yield outcome
+
+    async def _check_mask(self, mask: Attachment, target_image: str | None) -> None:
+        """A mask must match the image it edits (the target, else the latest image)."""
+        source_id = target_image or self.latest_image_id
+        if source_id is None:
+            raise InvalidSettings(
+                "A mask edits an existing image: make or pick an image first, then send "
+                "the mask with your change."
+            )
+        source = await self.image(source_id)
+        if (mask.width, mask.height) != (source.width, source.height):
+            raise InvalidSettings(
+                f"The mask is {mask.width}x{mask.height} but the image it edits is "
+                f"{source.width}x{source.height}: export the mask at the image's size.",
+                param="input_image_mask",
+            )
 
     async def _target(self, image_id: str | None) -> TargetImage | None:
         if image_id is None:

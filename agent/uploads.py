@@ -48,7 +48,9 @@ def sanitise_name(name: str) -> str:
     """A display-only base name: no directories, `..`, NUL or control characters."""
     base = re.split(r"[\\/]", name or "")[-1]
     base = unicodedata.normalize("NFC", base)
+    # Control/format characters, and line/paragraph separators (Zl, Zp), never reach a name.
     base = "".join(ch for ch in base if unicodedata.category(ch)[0] != "C")
+    base = "".join(ch for ch in base if unicodedata.category(ch) not in ("Zl", "Zp"))
     base = _UNSAFE_NAME_CHARS.sub("", base).replace("..", ".").strip(" .")
     if len(base) > MAX_NAME_CHARS:
         stem, dot, ext = base.rpartition(".")
