@@ -13,6 +13,7 @@ import asyncio
 import logging
 import os
 import re
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -109,12 +110,13 @@ def _data_layer() -> SQLiteDataLayer:
 
 
 async def _may_read(identifier: str, object_key: str) -> bool:
-    """Element files are readable by the author of the thread they belong to."""
+    """Element files are readable by their thread's author, and by anyone it was shared with."""
     match = THREAD_KEY.match(object_key)
     if match is None:
         return False
-    author = await _layer().get_thread_author(match.group(1))
-    return bool(author) and author == identifier
+    thread_id = match.group(1)
+    author = await _layer().get_thread_author(thread_id)
+    return (bool(author) and author == identifier) or await _layer().is_shared(thread_id)
 
 
 async def _metrics(request: Request) -> Response:
@@ -134,7 +136,11 @@ async def _metrics(request: Request) -> Response:
 
 
 async def _copilot_token(request: Request) -> Response:
-    """A widget token for the single local user (only without logins; see chainlit.md)."""
+    """A Copilot widget token for the single local user (only when logins are off).
+
+    With logins on, the embedding site mints the token itself (a JWT signed with
+    CHAINLIT_AUTH_SECRET) and passes it as ``accessToken`` to mountChainlitWidget.
+    """
     if auth_enabled(_proc().settings):
         return JSONResponse(
             {"detail": "Logins are on: mint the widget token on your own server."},
@@ -248,8 +254,8 @@ async def _send_settings_panel(settings: SessionSettings) -> None:
     await cl.ChatSettings(build_widgets(settings)).send()
 
 
-@cl.on_chat_start
-async def _chat_start() -> None:
+async def _begin() -> None:
+    """A fresh chat: its profile (Support in the Copilot), default settings, commands."""
     profile = profile_for(
         cl.user_session.get("chat_profile"), client_type=cl.context.session.client_type
     )
@@ -258,6 +264,11 @@ async def _chat_start() -> None:
     cl.user_session.set(PENDING, defaults)
     await _send_settings_panel(defaults)
     await cl.context.emitter.set_commands(COMMANDS)
+
+
+@cl.on_chat_start
+async def _chat_start() -> None:
+    await _begin()
     if cl.context.session.client_type == "copilot":
         await cl.Message(
             content="Hi! I'm the Atelier help assistant. Ask me how refining, settings, "
@@ -270,12 +281,8 @@ async def _chat_resume(thread: ThreadDict) -> None:
     try:
         session = await _atelier().resume_session(thread["id"], user_id=_user_id())
     except NotFound:
-        profile = profile_for(
-            cl.user_session.get("chat_profile"), client_type=cl.context.session.client_type
-        )
-        cl.user_session.set(PROFILE, profile)
-        cl.user_session.set(PENDING, SessionSettings.defaults(_proc().settings, profile))
-        await cl.context.emitter.set_commands(COMMANDS)
+        # A thread with no studio session yet (e.g. only buttons were pressed): start fresh.
+        await _begin()
         return
     cl.user_session.set(AGENT, session)
     cl.user_session.set(PROFILE, session.profile)
@@ -444,7 +451,7 @@ async def _variations(action: cl.Action) -> None:
     _start_task(_run_turn(session, "", variations_of=image.id))
 
 
-def _start_task(turn: Any) -> None:
+def _start_task(turn: Coroutine[Any, Any, None]) -> None:
     """Run a turn started by a button like a message: the stop button cancels it."""
     context = cl.context
 
@@ -452,6 +459,10 @@ def _start_task(turn: Any) -> None:
         await context.emitter.task_start()
         try:
             await turn
+        except Exception as error:
+            # What Chainlit does for a failing on_message: log it and tell the user.
+            logger.exception("turn started by a button failed")
+            await cl.ErrorMessage(content=f"Something went wrong: {error}").send()
         finally:
             await context.emitter.task_end()
 

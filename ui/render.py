@@ -13,7 +13,6 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 import chainlit as cl
 
@@ -275,8 +274,3 @@ class TurnRenderer:
         slot.message.content = "_Not finished._"
         await slot.message.update()
         await self._finish_step(slot, "Not finished")
-
-
-def session_total(outcome: TurnBilled | TurnFailed | None) -> Decimal | None:
-    """The session total an outcome reports, if any."""
-    return outcome.session_total_usd if outcome is not None else None
