@@ -298,7 +298,13 @@ async def _chat_resume(thread: ThreadDict) -> None:
         latest = images[-1]
         text += f" Latest: `{latest.short_id}` ({latest.size} · {latest.quality})."
         buttons = [*image_actions(latest.id), *buttons]
-    await cl.Message(content=text, actions=buttons).send()
+    # Chainlit replaces the chat with the thread's steps right after this hook returns, so a
+    # message sent now would vanish: the welcome joins those steps, its buttons go alongside.
+    # (Buttons are not persisted by Chainlit; this gives the latest image its buttons back.)
+    welcome = cl.Message(content=text)
+    thread["steps"].append(welcome.to_dict())
+    for button in buttons:
+        await button.send(for_id=welcome.id)
 
 
 # --------------------------------------------------------------------------- settings

@@ -81,8 +81,8 @@ async def test_generate_refine_restart_resume_refine(harness: ModuleType, data_d
         client = harness.Client(server)
         try:
             await client.connect(profile="Studio", thread_id=thread_id)
-            await client.event("resume_thread")
-            await client.message("This chat has 2 image(s)")
+            resumed = await client.event("resume_thread")
+            assert any("This chat has 2 image(s)" in step["output"] for step in resumed["steps"])
             await client.action("refine", exclude={first_id})
 
             third_id, third_bill = await _refine(
