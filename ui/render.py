@@ -88,7 +88,6 @@ class TurnRenderer:
         self._answer: cl.Message | None = None
         self._slots: dict[str, _ImageSlot] = {}
         self.images: list[ImageRecord] = []
-        self.outcome: TurnBilled | TurnFailed | None = None
 
     async def consume(self, events: AsyncIterator[AgentEvent]) -> None:
         """Render every event of ``events`` in order."""
@@ -224,7 +223,6 @@ class TurnRenderer:
 
     async def _billed(self, event: TurnBilled) -> None:
         await self._close_answer()
-        self.outcome = event
         if len(self.images) == 1 and not event.bill.has_unknown:
             slot = self._slots[self.images[0].id]
             slot.message.content = image_caption(self.images[0], event.bill.by_kind()["images"])
@@ -237,7 +235,6 @@ class TurnRenderer:
 
     async def _failed(self, event: TurnFailed) -> None:
         await self._close_answer()
-        self.outcome = event
         for slot in self._slots.values():
             if slot.image is None:
                 await self._abandon(slot)

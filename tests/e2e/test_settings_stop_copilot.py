@@ -66,6 +66,31 @@ async def test_settings_stop_copilot_and_metrics(harness: ModuleType, data_dir: 
             bill = await client.message("Session bill")
             assert "2 turn(s)" in bill["output"]
 
+            # Exports and the original file arrive as downloadable elements.
+            for fmt in ("csv", "json", "zip"):
+                _, export = await client.recorder.wait_for(
+                    lambda name, data, fmt=fmt: (
+                        name == "action"
+                        and data["name"] == "export"
+                        and data["payload"] == {"format": fmt}
+                    )
+                )
+                mark, _ = await client.call_action(export)
+                await client.recorder.wait_for(
+                    lambda name, data, fmt=fmt: (
+                        name == "element"
+                        and data.get("type") == "file"
+                        and str(data.get("name", "")).endswith(f".{fmt}")
+                    ),
+                    since=mark,
+                )
+            mark, _ = await client.call_action(client.button("download"))
+            _, original = await client.recorder.wait_for(
+                lambda name, data: name == "element" and data.get("type") == "file",
+                since=mark,
+            )
+            assert original["name"].startswith("atelier-") and original["name"].endswith(".png")
+
             # The Copilot widget always gets the Support profile and its smaller budget.
             await copilot.connect(profile="Studio")
             await copilot.message("Atelier help assistant", since=0)
