@@ -37,6 +37,7 @@ from ui.auth import auth_enabled, ensure_auth_secret, load_users
 from ui.chat_settings import build_widgets, changes_from
 from ui.commands import COMMANDS, command_of
 from ui.datalayer import SQLiteDataLayer
+from ui.markup import inert
 from ui.money import usd_short
 from ui.profiles import CARDS, chat_profiles, profile_for
 from ui.render import TurnRenderer, bill_action, image_actions
@@ -424,7 +425,7 @@ async def _run_command(command: str) -> None:
             return
         lines = [
             f"- `{image.short_id}` · turn {image.turn} · {image.size} · {image.quality} — "
-            f"{image.prompt[:80]}"
+            f"{inert(image.prompt, 80)}"
             for image in images
         ]
         await cl.Message(

@@ -19,6 +19,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from agent.billing import SessionBill
 from agent.records import ImageRecord, TurnRecord
+from ui.markup import inert
 from ui.money import usd, usd_short
 
 CHART_SIZE = (720, 360)
@@ -68,11 +69,6 @@ def bill_rows(turns: list[TurnRecord]) -> list[BillRow]:
     return rows
 
 
-def _short(text: str, limit: int = 48) -> str:
-    flat = " ".join(text.split()).replace("|", "/")
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
 def bill_summary(rows: list[BillRow], budget: Decimal | None) -> str:
     """The total line: short total, the exact one, and the budget left."""
     if not rows:
@@ -100,7 +96,7 @@ def bill_markdown(rows: list[BillRow], budget: Decimal | None) -> str:
         if row.unknown:
             flags += " _(+unpriced)_"
         lines.append(
-            f"| {row.turn} | {_short(row.prompt, 22)}{flags} "
+            f"| {row.turn} | {inert(row.prompt.replace('|', '/'), 22)}{flags} "
             f"| {usd_short(row.total_usd)} | {usd_short(row.cumulative_usd)} |"
         )
     return "\n".join([*lines, "", bill_summary(rows, budget)])
@@ -161,7 +157,7 @@ def lineage_markdown(chain: list[ImageRecord]) -> str:
         how = "generated" if image.parent_id is None else f"edited from `{image.parent_id[-8:]}`"
         lines.append(
             f"{depth + 1}. `{image.short_id}` — {how}, turn {image.turn}, {image.size} "
-            f"{image.quality}  \n   _{_short(image.prompt, 140)}_"
+            f"{image.quality}  \n   _{inert(image.prompt, 140)}_"
         )
     return "\n".join(lines)
 
@@ -181,7 +177,8 @@ async def open_lineage(chain: list[ImageRecord]) -> None:
         elements.append(
             cl.Text(
                 name=f"{depth + 1} · prompt",
-                content=f"**{image.short_id}** · {image.size} · {image.quality}\n\n{image.prompt}",
+                content=f"**{image.short_id}** · {image.size} · {image.quality}\n\n"
+                f"{inert(image.prompt)}",
                 display="side",
             )
         )
