@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Coroutine, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -135,6 +136,7 @@ class Session:
         self.latest_image_id = latest_image_id
         self._context_tokens = 0
         self._lock = asyncio.Lock()
+        self._recording: set[asyncio.Task[object]] = set()
 
     @property
     def id(self) -> str:
@@ -200,10 +202,11 @@ class Session:
         attachments: Sequence[HasDataUrl] = (),
         mask: Attachment | None = None,
         variations_of: str | None = None,
-    ) -> AsyncIterator[AgentEvent]:
+    ) -> AsyncGenerator[AgentEvent, None]:
         """Run one turn; yields events and always ends with TurnBilled or TurnFailed."""
-        async with self._lock:
-            async for event in self._turn(text, target_image, attachments, mask, variations_of):
+        turn = self._turn(text, target_image, attachments, mask, variations_of)
+        async with self._lock, aclosing(turn) as events:
+            async for event in events:
                 yield event
 
     async def _turn(
@@ -213,7 +216,9 @@ class Session:
         attachments: Sequence[HasDataUrl],
         mask: Attachment | None,
         variations_of: str | None,
-    ) -> AsyncIterator[AgentEvent]:
+    ) -> AsyncGenerator[AgentEvent, None]:
+        if self._recording:  # an abandoned turn is still being recorded: keep numbers apart
+            await asyncio.gather(*self._recording, return_exceptions=True)
         text = text.strip()
         if variations_of:
             target_image = variations_of
@@ -272,24 +277,43 @@ class Session:
         progress = _Progress()
         status: TurnStatus = "ok"
         failure: AtelierError | None = None
+
+        def cancelled(reason: str) -> Coroutine[Any, Any, TurnBilled | TurnFailed]:
+            return self._finish(
+                turn, text, started, settings, inputs, request, progress, target_image,
+                "cancelled", Cancelled(reason),
+            )  # fmt: skip
+
+        stream = self._stream(request, settings, progress, turn, text, target)
         try:
-            async for event in self._stream(request, settings, progress, turn, text, target):
-                yield event
+            async with aclosing(stream) as events:
+                async for event in events:
+                    yield event
         except AtelierError as error:
             status, failure = "failed", error
-        except (asyncio.CancelledError, GeneratorExit):
+        except asyncio.CancelledError:
             # Record what the turn made before letting the cancellation through.
-            await asyncio.shield(
-                self._finish(
-                    turn, text, started, settings, inputs, request, progress, target_image,
-                    "cancelled", Cancelled("Stopped. Images already finished are kept."),
-                )
-            )  # fmt: skip
+            await asyncio.shield(cancelled("Stopped. Images already finished are kept."))
+            raise
+        except GeneratorExit:
+            # The consumer stopped listening. A closing generator may not await (it can be
+            # finalised outside the loop), so the turn is recorded by a task instead.
+            self._record_later(cancelled("The turn was abandoned before it finished."))
             raise
         outcome = await self._finish(
             turn, text, started, settings, inputs, request, progress, target_image, status, failure
         )
         yield outcome
+
+    def _record_later(self, finish: Coroutine[Any, Any, object]) -> None:
+        """Run ``finish`` as a task the session keeps until it is done."""
+        try:
+            task = asyncio.get_running_loop().create_task(finish)
+        except RuntimeError:  # no loop left (interpreter shutdown): nothing can be written
+            finish.close()
+            return
+        self._recording.add(task)
+        task.add_done_callback(self._recording.discard)
 
     async def _check_mask(self, mask: Attachment, target_image: str | None) -> None:
         """A mask must match the image it edits (the target, else the latest image)."""
@@ -369,7 +393,7 @@ class Session:
         turn: int,
         text: str,
         target: TargetImage | None,
-    ) -> AsyncIterator[AgentEvent]:
+    ) -> AsyncGenerator[AgentEvent, None]:
         """Send the request, retrying only while nothing has arrived, and translate events."""
         attempt = 0
         create: Any = self._deps.client.responses.with_streaming_response.create

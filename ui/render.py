@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
 from dataclasses import dataclass, field
 
 import chainlit as cl
@@ -89,10 +90,11 @@ class TurnRenderer:
         self._slots: dict[str, _ImageSlot] = {}
         self.images: list[ImageRecord] = []
 
-    async def consume(self, events: AsyncIterator[AgentEvent]) -> None:
-        """Render every event of ``events`` in order."""
-        async for event in events:
-            await self.render(event)
+    async def consume(self, events: AsyncGenerator[AgentEvent, None]) -> None:
+        """Render every event of ``events`` in order; a render error closes the turn cleanly."""
+        async with aclosing(events) as stream:
+            async for event in stream:
+                await self.render(event)
 
     async def render(self, event: AgentEvent) -> None:
         """Render one event."""

@@ -9,7 +9,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from agent.uploads import validate_mask, validate_upload
 from PIL import Image
 
 from agent.config import Settings
@@ -36,6 +35,7 @@ from agent.events import (
 from agent.runtime import Atelier
 from agent.session_settings import SessionSettings
 from agent.turns import Session
+from agent.uploads import validate_mask, validate_upload
 
 
 def _settings(base: Settings, **changes: object) -> Settings:
@@ -290,5 +290,23 @@ async def test_resume_after_reopening_the_database(settings: Settings) -> None:
         assert b.image.parent_id == a.image.id
         with pytest.raises(NotFound):
             await app.resume_session(session.id, user_id="mallory")
+    finally:
+        await app.aclose()
+
+
+async def test_an_abandoned_turn_is_recorded_and_numbers_stay_apart(settings: Settings) -> None:
+    app = await _open(settings, engine_fault="latency=50,3000;times=1")
+    try:
+        session = await app.new_session(user_id="ann")
+        events = session.run_turn("draw a cat")
+        async for event in events:
+            if isinstance(event, PartialImage):
+                break
+        await events.aclose()  # the listener went away mid-image
+        after = await collect(session, "draw a dog")
+        assert isinstance(closing(after), TurnBilled)
+        turns = await session.turns()
+        assert [(t.turn, t.status) for t in turns] == [(1, "cancelled"), (2, "ok")]
+        assert turns[0].bill.estimated and turns[0].bill.known_usd > 0
     finally:
         await app.aclose()
