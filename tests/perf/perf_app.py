@@ -305,7 +305,8 @@ async def run_app(cfg: LoadConfig, server: ServerProcess) -> tuple[SideResult, S
     sample = ServerSample()
     cookie = await sign_in(server.base_url)
     texts = cfg.texts()
-    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    # A browser tab has its own connections: do not let one shared pool queue the downloads.
+    limits = httpx.Limits(max_connections=4 * cfg.users + 8, max_keepalive_connections=64)
     async with httpx.AsyncClient(base_url=server.base_url, timeout=60, limits=limits) as http:
         if cfg.warmup_turns:
             warm = SideResult()

@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import os
 import sys
+import time
 import tracemalloc
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,21 @@ def _drop_sse_length(app: ASGIApp) -> ASGIApp:
         await app(scope, receive, patched_send)
 
     return wrapped
+
+
+def _log_slow_callbacks(threshold_ms: float) -> None:
+    """Print every event-loop callback that runs longer than ``threshold_ms`` (diagnostics:
+    Chainlit's nest_asyncio loop has no slow-callback log of its own)."""
+    original = asyncio.events.Handle._run
+
+    def timed(self: asyncio.events.Handle) -> None:
+        started = time.perf_counter()
+        original(self)
+        took_ms = (time.perf_counter() - started) * 1000
+        if took_ms > threshold_ms:
+            print(f"perf: slow callback {took_ms:.0f} ms: {self!r}"[:600], file=sys.stderr)
+
+    asyncio.events.Handle._run = timed  # type: ignore[method-assign]
 
 
 def _install_lag_reset_route() -> None:
@@ -134,6 +150,8 @@ def main(argv: list[str]) -> int:
         asyncio.run(_serve_engine(args.host, args.port))
         return 0
     _install_lag_reset_route()
+    if slow_ms := os.environ.get("ATELIER_PERF_SLOW_MS"):
+        _log_slow_callbacks(float(slow_ms))
     from chainlit.cli import cli
 
     sys.argv = list(argv)
