@@ -75,6 +75,11 @@ async def thumbnail(path: Path, images_dir: Path, max_edge: int = 256) -> Path:
     return await asyncio.to_thread(_thumbnail_sync, path, images_dir, max_edge)
 
 
+async def delete_image_files(paths: Iterable[Path], images_dir: Path) -> int:
+    """Remove image files (and their cached thumbnails) inside ``images_dir``; count removed."""
+    return await asyncio.to_thread(_delete_sync, list(paths), images_dir)
+
+
 def orphaned_files(images_dir: Path, known: Iterable[Path]) -> list[Path]:
     """Files under ``images_dir`` that no known image accounts for, sorted.
 
@@ -188,6 +193,19 @@ def _thumbnail_sync(path: Path, images_dir: Path, max_edge: int) -> Path:
     converted.save(buffer, format="WEBP", quality=80)
     _atomic_write(target, buffer.getvalue())
     return target
+
+
+def _delete_sync(paths: list[Path], images_dir: Path) -> int:
+    removed = 0
+    for path in paths:
+        source = _inside(path, images_dir)
+        for file in (source, *source.parent.glob(f"{source.stem}{_THUMB_MARK}*.webp")):
+            try:
+                file.unlink()
+                removed += 1
+            except FileNotFoundError:
+                continue
+    return removed
 
 
 def _thumbnail_owner(file: Path) -> tuple[Path, ...] | None:

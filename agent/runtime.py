@@ -11,6 +11,7 @@ from openai import AsyncOpenAI
 from agent.config import Profile, Settings
 from agent.engine import Engine, EngineConfig
 from agent.errors import NotFound
+from agent.imagefiles import delete_image_files
 from agent.openai_client import build_client
 from agent.pricing import PriceBook
 from agent.prompts import PromptBook
@@ -106,6 +107,12 @@ class Atelier:
             )
         images = await self.store.session_images(session_id)
         return Session(self._deps, record, latest_image_id=images[-1].id if images else None)
+
+    async def delete_session(self, session_id: str, *, user_id: str | None = None) -> None:
+        """Delete a conversation's images, prompts and log; its spend stays in the ledger."""
+        await self.resume_session(session_id, user_id=user_id)  # NotFound unless theirs
+        unused = await self.store.delete_session(session_id)
+        await delete_image_files(unused, self.settings.images_dir)
 
     async def sessions(self, user_id: str) -> list[SessionRecord]:
         """A user's conversations, newest first."""

@@ -116,3 +116,9 @@ async def m001_initial(db: aiosqlite.Connection) -> None:
     """Sessions, turns, cost lines, images and the request/response log."""
     for statement in _INITIAL:
         await db.execute(statement)
+
+
+@MIGRATIONS.register
+async def m002_session_deleted_at(db: aiosqlite.Connection) -> None:
+    """Deleted sessions keep their ledger (budgets stay honest) but lose their content."""
+    await db.execute("ALTER TABLE sessions ADD COLUMN deleted_at TEXT")

@@ -153,14 +153,15 @@ class Store:
     async def get_session(self, session_id: str) -> SessionRecord | None:
         """The session with this id, or None."""
         row = await self._fetchone(
-            f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE id = ?", (session_id,)
+            f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE id = ? AND deleted_at IS NULL",
+            (session_id,),
         )
         return _session(row) if row is not None else None
 
     async def list_sessions(self, user_id: str, limit: int = 100) -> list[SessionRecord]:
         """A user's sessions, most recently updated first."""
         rows = await self._fetchall(
-            f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE user_id = ? "
+            f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE user_id = ? AND deleted_at IS NULL "
             "ORDER BY updated_at DESC, rowid DESC LIMIT ?",
             (user_id, limit),
         )
@@ -452,6 +453,36 @@ class Store:
         ]
 
     # ----------------------------------------------------------------- upkeep
+
+    async def delete_session(self, session_id: str) -> list[Path]:
+        """Delete a session's content in one transaction; return image files now unused.
+
+        Images, the request log, prompts and the title go; the turns and their cost lines
+        stay (without their text), so daily spend and budgets cannot be reset by deleting.
+        The session can no longer be opened. Files are content-addressed and may be shared
+        with another session's identical image: only paths no other row uses are returned.
+        """
+        async with self._write() as db:
+            async with db.execute(
+                "SELECT DISTINCT path FROM images WHERE session_id = ?", (session_id,)
+            ) as cursor:
+                paths = [str(row[0]) for row in await cursor.fetchall()]
+            await db.execute("DELETE FROM images WHERE session_id = ?", (session_id,))
+            await db.execute("DELETE FROM exchanges WHERE session_id = ?", (session_id,))
+            await db.execute(
+                "UPDATE turns SET user_text = '', error_message = NULL WHERE session_id = ?",
+                (session_id,),
+            )
+            await db.execute(
+                "UPDATE sessions SET title = '', deleted_at = ? WHERE id = ?",
+                (_ts(_now()), session_id),
+            )
+            unused = []
+            for path in paths:
+                async with db.execute("SELECT 1 FROM images WHERE path = ? LIMIT 1", (path,)) as c:
+                    if await c.fetchone() is None:
+                        unused.append(Path(path))
+        return unused
 
     async def integrity_check(self) -> str:
         """SQLite's ``PRAGMA integrity_check`` verdict: "ok" when the file is sound."""

@@ -101,8 +101,18 @@ def _storage() -> LocalStorageClient:
 def _layer() -> SQLiteDataLayer:
     proc = _proc()
     if proc.data_layer is None:
-        proc.data_layer = SQLiteDataLayer(proc.settings.db_path, _storage())
+        proc.data_layer = SQLiteDataLayer(
+            proc.settings.db_path, _storage(), on_thread_deleted=_delete_session
+        )
     return proc.data_layer
+
+
+async def _delete_session(thread_id: str) -> None:
+    """Chainlit deleted a thread (its author asked): delete the agent session's content too."""
+    try:
+        await _atelier().delete_session(thread_id)
+    except NotFound:
+        return  # a thread with no turns never had an agent session
 
 
 @cl.data_layer

@@ -121,9 +121,16 @@ def _object_key(thread_id: str | None, element_id: str) -> str:
 class SQLiteDataLayer(BaseDataLayer):
     """Chainlit data layer on SQLite (aiosqlite), with a storage client for element bytes."""
 
-    def __init__(self, db_path: Path, storage: BaseStorageClient | None = None) -> None:
+    def __init__(
+        self,
+        db_path: Path,
+        storage: BaseStorageClient | None = None,
+        on_thread_deleted: Callable[[str], Awaitable[None]] | None = None,
+    ) -> None:
         self.db_path = Path(db_path)
         self.storage = storage
+        self.on_thread_deleted = on_thread_deleted
+        """Called after a thread is deleted (the app deletes the agent session with it)."""
         self._db: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
         self._closed = False
@@ -653,6 +660,8 @@ class SQLiteDataLayer(BaseDataLayer):
             )
             await db.execute("DELETE FROM cl_threads WHERE id = ?", (thread_id,))
         await self._delete_files(row["object_key"] for row in rows)
+        if self.on_thread_deleted is not None:
+            await self.on_thread_deleted(thread_id)
 
     @staticmethod
     def _thread_dict(row: sqlite3.Row, *, created_at: str) -> ThreadDict:

@@ -48,8 +48,9 @@ async def test_migrations_apply_once_and_create_the_tables(tmp_path: Path) -> No
     store = await Store.open(path)  # re-open: nothing new to apply
     await store.close()
     applied = _rows(path, f"SELECT name FROM {MIGRATIONS_TABLE}")
-    assert applied == [("m001_initial",)]
-    assert [fn.__name__ for fn in MIGRATIONS] == ["m001_initial"]
+    names = [fn.__name__ for fn in MIGRATIONS]
+    assert names[:2] == ["m001_initial", "m002_session_deleted_at"]  # numbered, in order
+    assert applied == [(name,) for name in names]
 
 
 async def test_runner_finds_nothing_left_to_apply(store: Store) -> None:
@@ -428,7 +429,8 @@ async def test_many_openers_of_a_new_file_all_succeed(tmp_path: Path) -> None:
         for s in stores:
             if isinstance(s, Store):
                 await s.close()
-    assert _rows(path, f"SELECT name FROM {MIGRATIONS_TABLE}") == [("m001_initial",)]
+    names = [(fn.__name__,) for fn in MIGRATIONS]
+    assert _rows(path, f"SELECT name FROM {MIGRATIONS_TABLE}") == names
 
 
 async def test_a_cancelled_record_turn_is_all_or_nothing(store: Store) -> None:

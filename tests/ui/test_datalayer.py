@@ -443,6 +443,22 @@ async def test_delete_thread_removes_everything(
     assert await layer.get_thread("t2") is not None
 
 
+async def test_deleting_a_thread_tells_the_app(tmp_path: Path) -> None:
+    deleted: list[str] = []
+
+    async def record(thread_id: str) -> None:
+        deleted.append(thread_id)
+
+    layer = SQLiteDataLayer(tmp_path / "atelier.db", on_thread_deleted=record)
+    try:
+        alice = await make_user(layer, "alice")
+        await make_thread(layer, "t1", alice)
+        await layer.delete_thread("t1")
+        assert deleted == ["t1"]
+    finally:
+        await layer.close()
+
+
 async def test_sharing_is_owner_only_and_opens_files(layer: SQLiteDataLayer) -> None:
     alice = await make_user(layer, "alice")
     await make_user(layer, "bob")
