@@ -64,9 +64,28 @@ def _log_slow_callbacks(threshold_ms: float) -> None:
         original(self)
         took_ms = (time.perf_counter() - started) * 1000
         if took_ms > threshold_ms:
-            print(f"perf: slow callback {took_ms:.0f} ms: {self!r}"[:600], file=sys.stderr)
+            # For a task step, where the task stopped next is what names the slow code.
+            owner = getattr(self._callback, "__self__", None)  # type: ignore[attr-defined]
+            where = repr(self)
+            if isinstance(owner, asyncio.Task):
+                where = _await_chain(owner.get_coro()) or repr(owner)
+            print(f"perf: slow callback {took_ms:.0f} ms: {where}"[:900], file=sys.stderr)
 
     asyncio.events.Handle._run = timed  # type: ignore[method-assign]
+
+
+def _await_chain(coro: Any) -> str:
+    """Where a task is suspended, outermost first, following ``cr_await``/``ag_await``."""
+    parts: list[str] = []
+    for _ in range(40):
+        frame = getattr(coro, "cr_frame", None) or getattr(coro, "ag_frame", None)
+        if frame is not None:
+            code = frame.f_code
+            parts.append(f"{code.co_name}@{code.co_filename.rsplit('/', 2)[-1]}:{frame.f_lineno}")
+        coro = getattr(coro, "cr_await", None) or getattr(coro, "ag_await", None)
+        if coro is None:
+            break
+    return " > ".join(parts)
 
 
 def _install_lag_reset_route() -> None:
