@@ -68,7 +68,8 @@ async def test_sigkill_mid_turn_loses_nothing_finished(e2e: ModuleType, data_dir
         client = e2e.Client(server)
         try:
             await client.connect(profile="Studio", thread_id=thread_id)
-            await client.message("This chat has 1 image(s)")
+            resumed = await client.event("resume_thread")
+            assert any("This chat has 1 image(s)" in step["output"] for step in resumed["steps"])
             mark = await client.send("make the sky warmer")
             await client.recorder.wait_for(_is_partial, since=mark)
             server.process.send_signal(signal.SIGKILL)
@@ -95,8 +96,8 @@ async def test_sigkill_mid_turn_loses_nothing_finished(e2e: ModuleType, data_dir
         client = e2e.Client(server)
         try:
             await client.connect(profile="Studio", thread_id=thread_id)
-            await client.event("resume_thread")
-            await client.message("This chat has 1 image(s)")
+            resumed = await client.event("resume_thread")
+            assert any("This chat has 1 image(s)" in step["output"] for step in resumed["steps"])
             _, response = await client.call_action(client.button("refine", first_id))
             assert response.status_code == 200, response.text
             await client.message(f"Refining image `{first_id[-8:]}`")
