@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from agent.config import Settings
 from agent.engine.app import create_app
 from agent.engine.faults import FaultBook
+from agent.engine.render_cache import RenderCache
 from agent.engine.state import ResponseStore
 
 __all__ = ["Engine", "EngineConfig", "serve"]
@@ -61,8 +62,10 @@ class Engine:
     def __init__(self, config: EngineConfig) -> None:
         self.config = config
         self._store = ResponseStore(config.db_path)
+        self.renders = RenderCache()
+        """Finished renders by their inputs (the engine is deterministic)."""
         self._app: Starlette = create_app(
-            self._store, FaultBook(config.default_fault), config.blocklist
+            self._store, FaultBook(config.default_fault), config.blocklist, self.renders
         )
         self.asgi = _CountingApp(self._app)
 

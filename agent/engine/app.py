@@ -24,6 +24,7 @@ from starlette.types import Receive, Scope, Send
 
 from agent.engine import wire
 from agent.engine.faults import FaultBook, FaultPlan, FaultSpecError
+from agent.engine.render_cache import RenderCache
 from agent.engine.request import ApiError, parse_create
 from agent.engine.runner import PreparedTurn, StreamCut, TurnRunner
 from agent.engine.state import ResponseStore
@@ -42,9 +43,14 @@ _BIG_EVENTS = frozenset(
 )
 
 
-def create_app(store: ResponseStore, faults: FaultBook, blocklist: tuple[str, ...]) -> Starlette:
+def create_app(
+    store: ResponseStore,
+    faults: FaultBook,
+    blocklist: tuple[str, ...],
+    renders: RenderCache | None = None,
+) -> Starlette:
     """The Starlette app serving the Responses API over ``store``."""
-    runner = TurnRunner(store, blocklist)
+    runner = TurnRunner(store, blocklist, renders)
 
     async def create_response(request: Request) -> Response:
         started = asyncio.get_running_loop().time()

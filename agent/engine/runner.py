@@ -22,6 +22,7 @@ from PIL import Image
 
 from agent.engine import policy, render, textgen, wire
 from agent.engine.faults import FaultPlan
+from agent.engine.render_cache import RenderCache, Rendered, render_key
 from agent.engine.request import ApiError, CreateRequest, bad_request
 from agent.engine.state import NewResponse, ResponseStore, StoredResponse
 from agent.imagespec import (
@@ -87,9 +88,12 @@ class _ImageOutcome:
 class TurnRunner:
     """Runs responses against a store, with the engine's moderation blocklist."""
 
-    def __init__(self, store: ResponseStore, blocklist: tuple[str, ...]) -> None:
+    def __init__(
+        self, store: ResponseStore, blocklist: tuple[str, ...], renders: RenderCache | None = None
+    ) -> None:
         self._store = store
         self._blocklist = blocklist
+        self._renders = renders if renders is not None else RenderCache()
 
     async def prepare(self, request: CreateRequest, started: float) -> PreparedTurn:
         """Resolve ids, images and the policy's plan; raises ApiError (400) on bad input."""
@@ -339,12 +343,25 @@ class TurnRunner:
             background=background,
             action=plan.action,
         )
-        final = await asyncio.to_thread(_render, turn, plan, width, height, background)
         partials = int(tool.get("partial_images", 0))
-        frames = await asyncio.to_thread(render.partial_frames, final, partials) if partials else []
-        schedule = _schedule(faults, made_before, len(frames))
-        for k, frame in enumerate(frames):
-            data = await asyncio.to_thread(_encode_b64, frame, fmt, compression)
+        key = await asyncio.to_thread(
+            _render_key, turn, plan, width, height, background, fmt, compression, partials
+        )
+        cached = self._renders.get(key)
+        frames: list[Image.Image] = []
+        if cached is None:
+            final = await asyncio.to_thread(_render, turn, plan, width, height, background)
+            if partials:
+                frames = await asyncio.to_thread(render.partial_frames, final, partials)
+        count = len(cached.partials_b64) if cached is not None else len(frames)
+        encoded: list[str] = []
+        schedule = _schedule(faults, made_before, count)
+        for k in range(count):
+            if cached is not None:
+                data = cached.partials_b64[k]
+            else:
+                data = await asyncio.to_thread(_encode_b64, frames[k], fmt, compression)
+                encoded.append(data)
             await _sleep_until(turn.started + schedule[k])
             yield seq.event(
                 "response.image_generation_call.partial_image",
@@ -357,7 +374,11 @@ class TurnRunner:
                 background=background,
             )
             outcome.partials += 1
-        result = await asyncio.to_thread(_encode_b64, final, fmt, compression)
+        if cached is not None:
+            result = cached.final_b64
+        else:
+            result = await asyncio.to_thread(_encode_b64, final, fmt, compression)
+            self._renders.put(key, Rendered(result, tuple(encoded)))
         await _sleep_until(turn.started + schedule[-1])
         yield seq.event("response.image_generation_call.completed", **ids)
         outcome.item = wire.image_call_item(
@@ -456,6 +477,36 @@ def _render(
     if turn.references:
         image = render.apply_edits(image, [], references=turn.references)
     return image
+
+
+def _render_key(
+    turn: PreparedTurn,
+    plan: policy.ImagePlan,
+    width: int,
+    height: int,
+    background: str,
+    fmt: str,
+    compression: int | None,
+    partials: int,
+) -> str:
+    """Blocking: the render cache key of one image call."""
+    editing = plan.action == "edit" and turn.source is not None
+    return render_key(
+        action=plan.action,
+        prompt="" if editing else plan.prompt,
+        ops=plan.ops,
+        images=[
+            turn.source.image if editing and turn.source else None,
+            turn.mask,
+            *turn.references,
+        ],
+        width=width,
+        height=height,
+        background=background,
+        output_format=fmt,
+        compression=compression,
+        partials=partials,
+    )
 
 
 def _encode_b64(image: Image.Image, fmt: str, compression: int | None) -> str:
