@@ -491,7 +491,10 @@ class Session:
         ):
             return [await self._image_done(raw.item, settings, progress, turn, text, target)]
         elif isinstance(raw, ResponseCompletedEvent | ResponseIncompleteEvent):
-            progress.response = raw.response.model_dump(mode="json", exclude_none=True)
+            # The final response repeats every image's base64: copy it off the loop.
+            progress.response = await asyncio.to_thread(
+                raw.response.model_dump, mode="json", exclude_none=True
+            )
             progress.response_id = raw.response.id
         elif isinstance(raw, ResponseFailedEvent):
             error = raw.response.error

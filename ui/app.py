@@ -28,6 +28,7 @@ from starlette.routing import Route
 from agent.config import Profile, Settings
 from agent.errors import InvalidSettings, NotFound, UploadRejected
 from agent.lagprobe import LagProbe
+from agent.memory import tune_allocator
 from agent.runtime import Atelier
 from agent.session_settings import SessionSettings
 from agent.turns import Session
@@ -146,6 +147,16 @@ async def _metrics(request: Request) -> Response:
     )
 
 
+async def _metrics_reset(request: Request) -> Response:
+    """Forget lag samples so far (the benchmark's measured phase starts here); loopback only."""
+    if request.client is None or request.client.host not in ("127.0.0.1", "::1"):
+        return JSONResponse({"detail": "only from this machine"}, status_code=403)
+    probe = _proc().probe
+    if probe is not None:
+        probe.reset()
+    return JSONResponse({"reset": probe is not None})
+
+
 async def _copilot_token(request: Request) -> Response:
     """A Copilot widget token for the single local user (only when logins are off).
 
@@ -166,12 +177,16 @@ async def _copilot_token(request: Request) -> Response:
 @cl.on_app_startup
 async def _startup() -> None:
     proc = _proc()
+    tune_allocator()
     proc.atelier = await Atelier.open(proc.settings)
     proc.probe = LagProbe(proc.settings.lag_probe_interval_ms)
     proc.probe.start()
     install_file_route(chainlit_app, _storage(), _may_read)
     # Chainlit's catch-all GET would shadow these: they go to the front of the router.
     chainlit_app.router.routes.insert(0, Route("/atelier/metrics", _metrics, methods=["GET"]))
+    chainlit_app.router.routes.insert(
+        0, Route("/atelier/metrics/reset", _metrics_reset, methods=["POST"])
+    )
     chainlit_app.router.routes.insert(
         0, Route("/atelier/copilot-token", _copilot_token, methods=["GET"])
     )

@@ -30,6 +30,7 @@ from agent.events import (
     TurnFailed,
     TurnStarted,
 )
+from agent.previews import PREVIEW_MIME, preview
 from agent.records import ImageRecord
 from ui.money import bill_line, image_caption, spent_line, usd_short
 
@@ -149,17 +150,18 @@ class TurnRenderer:
         slot = self._slots.get(event.call_id)
         if slot is None:
             return
+        small = await preview(event.data)
         if slot.element is None:
             slot.element = cl.Image(
                 name=f"partial-{event.call_id[-8:]}",
-                content=event.data,
+                content=small,
                 display="inline",
                 size="large",
-                mime=f"image/{event.output_format}",
+                mime=PREVIEW_MIME,
             )
             slot.element.updatable = True
         else:
-            slot.element.content = event.data
+            slot.element.content = small
         slot.element.name = f"partial-{event.index + 1}-{event.call_id[-8:]}"
         try:
             await slot.element.send(for_id=slot.message.id, persist=False)
