@@ -19,9 +19,14 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@ $(VENV)/.installed-run
 
+# The demo paces the embedded engine like a (much faster) real API, so partial images can be
+# seen sharpening: first partial at 1.2 s, final at 3 s. ATELIER_ENGINE_FAULT= turns it off.
+DEMO_PACE ?= latency=1200,3000
+
 ## Start the app on the embedded engine (no API key needed) at http://localhost:$(PORT)
 run: $(VENV)/.installed-run
-	env -u CI $(BIN)/chainlit run ui/app.py --host 127.0.0.1 --port $(PORT) --headless
+	env -u CI ATELIER_ENGINE_FAULT="$${ATELIER_ENGINE_FAULT-$(DEMO_PACE)}" \
+		$(BIN)/chainlit run ui/app.py --host 127.0.0.1 --port $(PORT) --headless
 
 ## Install what the tests need (Debian chromium for the browser test), then lint, type-check, test
 test: $(VENV)/.installed-test system-deps lint typecheck unit

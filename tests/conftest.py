@@ -6,11 +6,14 @@ to a non-loopback address fails loudly (as pydantic-ai's ALLOW_MODEL_REQUESTS = 
 
 from __future__ import annotations
 
+import importlib.util
 import ipaddress
 import socket
+import sys
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -65,3 +68,33 @@ def _no_real_model_requests(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def settings(tmp_path: Path) -> Settings:
     """Settings for one test: a private data dir, no .env file, the embedded engine."""
     return Settings(_env_file=None, data_dir=tmp_path / "data")  # type: ignore[call-arg]
+
+
+_HARNESS_NAME = "atelier_e2e_harness"
+_HARNESS_PATH = Path(__file__).resolve().parent / "e2e" / "harness.py"
+
+
+def load_e2e_harness() -> ModuleType:
+    """tests/e2e/harness.py (a real ``chainlit run`` + socket.io client), loaded once."""
+    if _HARNESS_NAME in sys.modules:
+        return sys.modules[_HARNESS_NAME]
+    spec = importlib.util.spec_from_file_location(_HARNESS_NAME, _HARNESS_PATH)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[_HARNESS_NAME] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def harness() -> ModuleType:
+    """The server harness: ``run_server(data_dir, env)`` and ``Client(server)``."""
+    return load_e2e_harness()
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    """A private Atelier data dir that survives server restarts within one test."""
+    path = tmp_path / "atelier-data"
+    path.mkdir()
+    return path

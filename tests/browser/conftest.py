@@ -6,11 +6,8 @@ Debian package for CI) with a fresh profile directory per test.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 from playwright.async_api import BrowserContext, async_playwright
@@ -26,20 +23,6 @@ CHROMIUM_ARGS = [
     "--disable-quic",
     "--no-first-run",
 ]
-_HARNESS = "atelier_e2e_harness"
-
-
-@pytest.fixture
-def harness() -> ModuleType:
-    """tests/e2e/harness.py (server launcher), loaded by path once per process."""
-    if _HARNESS not in sys.modules:
-        path = Path(__file__).resolve().parents[1] / "e2e" / "harness.py"
-        spec = importlib.util.spec_from_file_location(_HARNESS, path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[_HARNESS] = module
-        spec.loader.exec_module(module)
-    return sys.modules[_HARNESS]
 
 
 @pytest.fixture

@@ -47,9 +47,9 @@ def _is_partial(name: str, data: Any) -> bool:
     return name == "element" and str(data.get("name", "")).startswith("partial-")
 
 
-async def test_sigkill_mid_turn_loses_nothing_finished(e2e: ModuleType, data_dir: Path) -> None:
-    async with e2e.run_server(data_dir, FAST) as server:
-        client = e2e.Client(server)
+async def test_sigkill_mid_turn_loses_nothing_finished(harness: ModuleType, data_dir: Path) -> None:
+    async with harness.run_server(data_dir, FAST) as server:
+        client = harness.Client(server)
         try:
             await client.connect(profile="Studio")
             await client.send("draw a lighthouse poster")
@@ -64,8 +64,8 @@ async def test_sigkill_mid_turn_loses_nothing_finished(e2e: ModuleType, data_dir
     assert [t[2] for t in before["turns"]] == ["ok"]
 
     slow = {**FAST, "ATELIER_ENGINE_FAULT": "latency=200,60000"}
-    async with e2e.run_server(data_dir, slow) as server:
-        client = e2e.Client(server)
+    async with harness.run_server(data_dir, slow) as server:
+        client = harness.Client(server)
         try:
             await client.connect(profile="Studio", thread_id=thread_id)
             resumed = await client.event("resume_thread")
@@ -92,8 +92,8 @@ async def test_sigkill_mid_turn_loses_nothing_finished(e2e: ModuleType, data_dir
         assert session_id == before["turns"][0][0] and status != "ok", (turn, status)
         assert known == "0" or any(line[0] == turn for line in after["lines"])
 
-    async with e2e.run_server(data_dir, FAST) as server:
-        client = e2e.Client(server)
+    async with harness.run_server(data_dir, FAST) as server:
+        client = harness.Client(server)
         try:
             await client.connect(profile="Studio", thread_id=thread_id)
             resumed = await client.event("resume_thread")

@@ -65,11 +65,11 @@ def _assert_no_tracebacks(server: Any) -> None:
 
 
 async def test_429_moderation_and_bad_uploads_through_the_app(
-    e2e: ModuleType, data_dir: Path
+    harness: ModuleType, data_dir: Path
 ) -> None:
     env = {**FAST, "ATELIER_ENGINE_FAULT": "rate_limit;times=1;retry_after=0.01"}
-    async with e2e.run_server(data_dir, env) as server:
-        client = e2e.Client(server)
+    async with harness.run_server(data_dir, env) as server:
+        client = harness.Client(server)
         try:
             await client.connect(profile="Studio")
             # 429 first, retried by the agent: the user just gets the image and the bill.
@@ -119,10 +119,10 @@ async def test_429_moderation_and_bad_uploads_through_the_app(
                        "exports"}, written  # fmt: skip
 
 
-async def test_cut_stream_through_the_app(e2e: ModuleType, data_dir: Path) -> None:
+async def test_cut_stream_through_the_app(harness: ModuleType, data_dir: Path) -> None:
     env = {**FAST, "ATELIER_ENGINE_FAULT": "cut_stream;times=1"}
-    async with e2e.run_server(data_dir, env) as server:
-        client = e2e.Client(server)
+    async with harness.run_server(data_dir, env) as server:
+        client = harness.Client(server)
         try:
             await client.connect(profile="Studio")
             mark = await client.send("draw a lighthouse")

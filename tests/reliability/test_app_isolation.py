@@ -23,9 +23,9 @@ ENV = {
 }
 
 
-async def _login(e2e: ModuleType, server: Any, user: str, password: str) -> Any:
+async def _login(harness: ModuleType, server: Any, user: str, password: str) -> Any:
     """A harness client signed in with a password (instead of single-user header auth)."""
-    client = e2e.Client(server)
+    client = harness.Client(server)
     response = await client.http.post("/login", data={"username": user, "password": password})
     assert response.status_code == 200, response.text
     return client
@@ -60,17 +60,17 @@ async def _threads(client: Any) -> list[dict[str, Any]]:
 
 
 async def test_users_cannot_reach_each_others_threads_or_images(
-    e2e: ModuleType, data_dir: Path
+    harness: ModuleType, data_dir: Path
 ) -> None:
-    async with e2e.run_server(data_dir, ENV) as server:
-        bad = e2e.Client(server)
+    async with harness.run_server(data_dir, ENV) as server:
+        bad = harness.Client(server)
         wrong = await bad.http.post("/login", data={"username": "alice", "password": "nope"})
         assert wrong.status_code == 401
         await bad.close()
 
-        alice = await _login(e2e, server, "alice", "pw1")
-        bob = await _login(e2e, server, "bob", "pw2")
-        anonymous = e2e.Client(server)
+        alice = await _login(harness, server, "alice", "pw1")
+        bob = await _login(harness, server, "bob", "pw2")
+        anonymous = harness.Client(server)
         try:
             await _open_socket(alice)
             await alice.send("draw a lighthouse poster")
@@ -161,11 +161,11 @@ async def test_users_cannot_reach_each_others_threads_or_images(
 
 
 async def test_file_route_needs_a_session_in_single_user_mode(
-    e2e: ModuleType, data_dir: Path
+    harness: ModuleType, data_dir: Path
 ) -> None:
-    async with e2e.run_server(data_dir, {"ATELIER_QUALITY": "low"}) as server:
-        client = e2e.Client(server)
-        stranger = e2e.Client(server)
+    async with harness.run_server(data_dir, {"ATELIER_QUALITY": "low"}) as server:
+        client = harness.Client(server)
+        stranger = harness.Client(server)
         try:
             await client.connect(profile="Studio")
             await client.send("draw a lighthouse")

@@ -32,9 +32,9 @@ ATELIER = REPO / ".venv" / "bin" / "atelier"
 
 
 @asynccontextmanager
-async def _engine(e2e: ModuleType, data_dir: Path) -> AsyncIterator[tuple[str, list[str]]]:
+async def _engine(harness: ModuleType, data_dir: Path) -> AsyncIterator[tuple[str, list[str]]]:
     """``atelier engine`` on a free port; yields its base URL and its output lines."""
-    port = e2e.free_port()
+    port = harness.free_port()
     command = [str(ATELIER), "engine", "--host", "127.0.0.1", "--port", str(port)]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ATELIER_", "OPENAI_"))}
     env.update({"ATELIER_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1"})
@@ -76,13 +76,13 @@ async def _engine(e2e: ModuleType, data_dir: Path) -> AsyncIterator[tuple[str, l
         await reader
 
 
-async def test_atelier_engine_streams_over_http(e2e: ModuleType, tmp_path: Path) -> None:
+async def test_atelier_engine_streams_over_http(harness: ModuleType, tmp_path: Path) -> None:
     """``atelier engine`` must serve streaming responses to any OpenAI client over HTTP.
 
     (Found broken: its event-stream responses declared ``content-length: 0``, so uvicorn
     aborted every stream at the first event; fixed in 0cb4c9c.)
     """
-    async with _engine(e2e, tmp_path / "engine-data") as (base_url, lines):
+    async with _engine(harness, tmp_path / "engine-data") as (base_url, lines):
         client = AsyncOpenAI(api_key="sk-test-FAKE" + "0" * 24, base_url=base_url, max_retries=0)
         try:
             stream = await client.responses.create(
@@ -103,11 +103,11 @@ def _files_containing(root: Path, needle: bytes) -> list[str]:
 
 
 async def test_the_api_key_is_never_logged_stored_exported_or_sent(
-    e2e: ModuleType, data_dir: Path, tmp_path: Path
+    harness: ModuleType, data_dir: Path, tmp_path: Path
 ) -> None:
     key = "sk-test-FAKE" + secrets.token_hex(24)
     engine_dir = tmp_path / "engine-data"
-    async with _engine(e2e, engine_dir) as (base_url, engine_lines):
+    async with _engine(harness, engine_dir) as (base_url, engine_lines):
         env = {
             "OPENAI_API_KEY": key,
             "OPENAI_BASE_URL": base_url,
@@ -115,8 +115,8 @@ async def test_the_api_key_is_never_logged_stored_exported_or_sent(
             "ATELIER_PARTIAL_IMAGES": "1",
             "ATELIER_LOG_LEVEL": "DEBUG",
         }
-        async with e2e.run_server(data_dir, env) as server:
-            client = e2e.Client(server)
+        async with harness.run_server(data_dir, env) as server:
+            client = harness.Client(server)
             try:
                 await client.connect(profile="Studio")
                 await client.send("draw a lighthouse poster")
