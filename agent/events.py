@@ -43,7 +43,12 @@ class TextDelta:
 
 @dataclass(frozen=True)
 class ImageCallStarted:
-    """The model called image_generation; ``action`` is "generate" or "edit"."""
+    """The model called image_generation.
+
+    ``action`` is "generate" or "edit", or "auto" while it is not known yet (a chained turn
+    may edit the latest image or draw anew: ImageReady tells). ``parent_id`` is set only
+    when the user targeted an image.
+    """
 
     session_id: str
     call_id: str

@@ -465,16 +465,18 @@ class Session:
                 progress.last_reasoning_id = item.id
             elif isinstance(item, ImageGenerationCall):
                 progress.calls[item.id] = _Call(item.id, progress.last_reasoning_id)
-                parent = target.id if target else self.latest_image_id
-                action = item.action or ("edit" if target else "generate")
+                # Whether the model edits or draws anew is known only when the call is done,
+                # unless the API says so now or the user targeted an image.
+                known = item.action if item.action in ("generate", "edit") else None
+                action: str = known or ("edit" if target else "auto")
                 return [
                     ImageCallStarted(
                         self.id,
                         item.id,
-                        action if action != "auto" else "generate",
+                        action,
                         settings.size,
                         settings.quality,
-                        parent if action == "edit" else (target.id if target else None),
+                        target.id if target and action == "edit" else None,
                     )
                 ]
         elif isinstance(raw, ResponseImageGenCallPartialImageEvent):

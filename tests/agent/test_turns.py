@@ -103,9 +103,21 @@ async def test_generate_then_refine_by_chain(atelier: Atelier) -> None:
 
 async def test_refine_an_older_image_by_id_records_its_lineage(atelier: Atelier) -> None:
     session = await atelier.new_session(user_id="ann")
-    (a,) = images(await collect(session, "draw a lighthouse poster"))
-    (b,) = images(await collect(session, "make it cooler"))
-    (c,) = images(await collect(session, "add a border", target_image=a.image.id))
+    first = await collect(session, "draw a lighthouse poster")
+    (a,) = images(first)
+    chained = await collect(session, "make it cooler")
+    (b,) = images(chained)
+    targeted = await collect(session, "add a border", target_image=a.image.id)
+    (c,) = images(targeted)
+    started = [
+        next(e for e in ev if isinstance(e, ImageCallStarted)) for ev in (first, chained, targeted)
+    ]
+    # At call start only an explicit target says "edit"; a chained turn is not known yet.
+    assert [(s.action, s.parent_id) for s in started] == [
+        ("auto", None),
+        ("auto", None),
+        ("edit", a.image.id),
+    ]
     assert b.image.parent_id == a.image.id
     assert c.image.parent_id == a.image.id
     lineage = await session.lineage(c.image.id)
