@@ -155,7 +155,8 @@ class ChatPrinter:
         kinds = event.bill.by_kind()
         total = format_usd(event.bill.total_usd)
         estimated = " (estimated)" if event.bill.estimated else ""
-        budget = f" of {format_usd(event.session_budget_usd)}" if event.session_budget_usd else ""
+        limit = event.session_budget_usd
+        budget = f" of {format_usd(limit, places=2)}" if limit is not None else ""
         session = format_usd(event.session_total_usd)
         return (
             f"Turn {event.turn}: {total}{estimated} (text {format_usd(kinds['text'])} · images "
