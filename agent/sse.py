@@ -22,9 +22,24 @@ _SEPARATORS = (b"\n\n", b"\r\n\r\n", b"\r\r")
 
 
 def _boundary(buffer: bytearray, start: int) -> tuple[int, int] | None:
-    """The earliest blank-line separator at or after ``start``: (position, length)."""
-    found = [(pos, len(sep)) for sep in _SEPARATORS if (pos := buffer.find(sep, start)) >= 0]
-    return min(found) if found else None
+    """The earliest blank-line separator at or after ``start``: (position, length).
+
+    Walks line ends with single-byte ``find`` (memchr): an image event is megabytes of
+    base64 with two line ends, and a two-byte ``find`` per separator kind scanned all of it
+    on the event loop (8 ms per 3.5 MB event, measured).
+    """
+    end = len(buffer)
+    pos = start
+    while True:
+        newline = buffer.find(b"\n", pos)
+        carriage = buffer.find(b"\r", pos, end if newline < 0 else newline)
+        at = carriage if carriage >= 0 else newline
+        if at < 0:
+            return None
+        for separator in _SEPARATORS:
+            if buffer.startswith(separator, at):
+                return at, len(separator)
+        pos = at + 1
 
 
 def parse_event(block: bytes) -> ResponseStreamEvent | None:
@@ -51,7 +66,8 @@ async def iter_events(chunks: AsyncIterator[bytes]) -> AsyncIterator[ResponseStr
         buffer += chunk
         while (found := _boundary(buffer, scan_from)) is not None:
             end, separator = found
-            block = bytes(buffer[:end])
+            with memoryview(buffer) as view:
+                block = bytes(view[:end])  # one copy (buffer[:end] would copy twice)
             del buffer[: end + separator]
             scan_from = 0
             event = await _decode(block)
