@@ -21,7 +21,7 @@ BIG_EVENT_BYTES = 256 * 1024
 _SEPARATORS = (b"\n\n", b"\r\n\r\n", b"\r\r")
 
 
-def _boundary(buffer: bytearray, start: int) -> tuple[int, int] | None:
+def _boundary(buffer: bytes | bytearray, start: int) -> tuple[int, int] | None:
     """The earliest blank-line separator at or after ``start``: (position, length).
 
     Walks line ends with single-byte ``find`` (memchr): an image event is megabytes of
@@ -42,10 +42,10 @@ def _boundary(buffer: bytearray, start: int) -> tuple[int, int] | None:
         pos = at + 1
 
 
-def parse_event(block: bytes) -> ResponseStreamEvent | None:
+def parse_event(block: bytes | memoryview) -> ResponseStreamEvent | None:
     """One SSE block (without its blank line) as a typed event; None for comments/[DONE]."""
     data_lines: list[str] = []
-    for raw_line in block.decode("utf-8").splitlines():
+    for raw_line in str(block, "utf-8").splitlines():
         if raw_line.startswith("data:"):
             value = raw_line[5:]
             data_lines.append(value[1:] if value.startswith(" ") else value)
@@ -59,20 +59,37 @@ def parse_event(block: bytes) -> ResponseStreamEvent | None:
 
 
 async def iter_events(chunks: AsyncIterator[bytes]) -> AsyncIterator[ResponseStreamEvent]:
-    """Typed events from a byte stream of server-sent events."""
+    """Typed events from a byte stream of server-sent events.
+
+    A chunk that arrives with no partial event pending is read in place (the in-process
+    engine sends each event as one chunk): a multi-megabyte image event is then not copied
+    on the event loop at all, only viewed.
+    """
     buffer = bytearray()
     scan_from = 0
     async for chunk in chunks:
-        buffer += chunk
-        while (found := _boundary(buffer, scan_from)) is not None:
+        data: bytes | bytearray
+        if buffer:
+            buffer += chunk
+            data = buffer
+        else:
+            data, scan_from = chunk, 0
+        start = 0
+        while (found := _boundary(data, max(start, scan_from))) is not None:
             end, separator = found
-            with memoryview(buffer) as view:
-                block = bytes(view[:end])  # one copy (buffer[:end] would copy twice)
-            del buffer[: end + separator]
-            scan_from = 0
+            if data is buffer:
+                with memoryview(buffer) as view:
+                    block: bytes | memoryview = bytes(view[start:end])
+            else:
+                block = memoryview(data)[start:end]
+            start = end + separator
             event = await _decode(block)
             if event is not None:
                 yield event
+        if data is buffer:
+            del buffer[:start]
+        elif start < len(data):
+            buffer = bytearray(memoryview(data)[start:])  # only the unfinished tail
         scan_from = max(0, len(buffer) - 3)  # a separator may straddle two chunks
     if buffer.strip():
         event = await _decode(bytes(buffer))
@@ -80,7 +97,7 @@ async def iter_events(chunks: AsyncIterator[bytes]) -> AsyncIterator[ResponseStr
             yield event
 
 
-async def _decode(block: bytes) -> ResponseStreamEvent | None:
+async def _decode(block: bytes | memoryview) -> ResponseStreamEvent | None:
     if len(block) > BIG_EVENT_BYTES:
         return await asyncio.to_thread(parse_event, block)
     return parse_event(block)
