@@ -9,7 +9,6 @@ one ``asyncio.to_thread`` call.
 from __future__ import annotations
 
 import asyncio
-import base64
 import binascii
 import hashlib
 import io
@@ -20,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
+
+from agent.b64 import b64decode
 
 # Pillow format name -> (our format name, file extension)
 _FORMATS: dict[str, tuple[str, str]] = {
@@ -113,7 +114,7 @@ def _decode_b64(text: str) -> bytes:
             raise ValueError("Image data URL is not base64 encoded (expected 'data:...;base64,').")
         payload = rest
     try:
-        return base64.b64decode(payload, validate=True)
+        return b64decode(payload, validate=True)
     except binascii.Error as exc:
         raise ValueError(f"Image data is not valid base64: {exc}.") from exc
 

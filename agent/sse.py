@@ -17,7 +17,10 @@ from typing import cast
 from openai._models import construct_type
 from openai.types.responses import ResponseStreamEvent
 
+from agent import b64
+
 BIG_EVENT_BYTES = 256 * 1024
+_BIG_FIELDS = ("partial_image_b64", "result")
 _SEPARATORS = (b"\n\n", b"\r\n\r\n", b"\r\r")
 
 
@@ -54,7 +57,7 @@ def parse_event(block: bytes | memoryview) -> ResponseStreamEvent | None:
     data = "\n".join(data_lines)
     if data == "[DONE]":
         return None
-    payload = json.loads(data)
+    payload = b64.loads(data, _BIG_FIELDS)
     return cast(ResponseStreamEvent, construct_type(type_=ResponseStreamEvent, value=payload))
 
 

@@ -8,7 +8,6 @@ consumes it records the turn as cancelled (keeping finished images) and re-raise
 from __future__ import annotations
 
 import asyncio
-import base64
 import time
 from collections.abc import AsyncGenerator, Coroutine, Sequence
 from contextlib import aclosing
@@ -34,6 +33,7 @@ from openai.types.responses import (
 )
 from openai.types.responses.response_output_item import ImageGenerationCall
 
+from agent import b64
 from agent.billing import ImageCost, SessionBill, bill_turn, estimate_turn
 from agent.budgets import BudgetState, check_budgets
 from agent.config import Profile, Settings
@@ -346,8 +346,8 @@ class Session:
             if image.output_format in ("jpeg", "jpg")
             else f"image/{image.output_format}"
         )
-        encoded = await asyncio.to_thread(base64.b64encode, data)
-        return f"data:{mime};base64,{encoded.decode('ascii')}"
+        encoded = await asyncio.to_thread(b64.b64encode, data)
+        return f"data:{mime};base64,{encoded}"
 
     def _estimate(
         self, settings: SessionSettings, request: dict[str, Any], max_images: int
@@ -482,7 +482,7 @@ class Session:
         elif isinstance(raw, ResponseImageGenCallPartialImageEvent):
             call = progress.calls.setdefault(raw.item_id, _Call(raw.item_id, None))
             call.partials += 1
-            data = await asyncio.to_thread(base64.b64decode, raw.partial_image_b64)
+            data = await asyncio.to_thread(b64.b64decode, raw.partial_image_b64)
             return [
                 PartialImage(
                     self.id, raw.item_id, raw.partial_image_index, data, settings.output_format

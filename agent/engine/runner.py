@@ -11,7 +11,6 @@ event loop.
 from __future__ import annotations
 
 import asyncio
-import base64
 import binascii
 import time
 from collections.abc import AsyncGenerator
@@ -20,6 +19,7 @@ from typing import Any
 
 from PIL import Image
 
+from agent import b64
 from agent.engine import policy, render, textgen, wire
 from agent.engine.faults import FaultPlan
 from agent.engine.render_cache import RenderCache, Rendered, render_key
@@ -511,7 +511,7 @@ def _render_key(
 
 def _encode_b64(image: Image.Image, fmt: str, compression: int | None) -> str:
     """Blocking: encode and base64 an image."""
-    return base64.b64encode(render.encode_image(image, fmt, compression)).decode("ascii")
+    return b64.b64encode(render.encode_image(image, fmt, compression))
 
 
 def _schedule(faults: FaultPlan, call_index: int, partials: int) -> list[float]:
@@ -535,7 +535,7 @@ async def _sleep_until(deadline: float) -> None:
 async def _decode_b64(data: str, param: str) -> Image.Image:
     def decode() -> Image.Image:
         try:
-            raw = base64.b64decode(data, validate=True)
+            raw = b64.b64decode(data, validate=True)
         except (binascii.Error, ValueError) as exc:
             raise ValueError("not valid base64") from exc
         return render.decode_image(raw)

@@ -7,10 +7,11 @@ own pydantic types.
 
 from __future__ import annotations
 
-import json
 import secrets
 from dataclasses import dataclass
 from typing import Any
+
+from agent import b64
 
 JsonDict = dict[str, Any]
 
@@ -200,10 +201,10 @@ def sse_bytes(event: JsonDict) -> bytes:
 
     Blocking for big payloads (an image's base64): call it off the event loop.
     """
-    data = json.dumps(event, separators=(",", ":"))
+    data = b64.dumps(event)
     return f"event: {event['type']}\ndata: {data}\n\n".encode()
 
 
 def json_bytes(payload: JsonDict) -> bytes:
     """A JSON body. Blocking for big payloads: call it off the event loop."""
-    return json.dumps(payload, separators=(",", ":")).encode()
+    return b64.dumps(payload).encode()
