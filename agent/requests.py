@@ -4,17 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from agent.session_settings import SessionSettings
-
-
-class HasDataUrl(Protocol):
-    """An uploaded image that can be sent inline."""
-
-    def data_url(self) -> str:
-        """The image as a data: URL."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -37,16 +29,17 @@ def build_request(
     text: str,
     previous_response_id: str | None,
     target: TargetImage | None = None,
-    attachments: Sequence[HasDataUrl] = (),
-    mask: HasDataUrl | None = None,
+    image_urls: Sequence[str] = (),
+    mask_url: str | None = None,
     force_image: bool = False,
     metadata: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The keyword arguments of ``responses.create`` for one turn (without ``stream``)."""
+    """The keyword arguments of ``responses.create`` for one turn (without ``stream``).
+
+    ``image_urls`` are uploaded reference images and ``mask_url`` a mask, as data URLs.
+    """
     content: list[dict[str, Any]] = [{"type": "input_text", "text": text}]
-    content += [
-        {"type": "input_image", "image_url": a.data_url(), "detail": "auto"} for a in attachments
-    ]
+    content += [{"type": "input_image", "image_url": url, "detail": "auto"} for url in image_urls]
     items: list[dict[str, Any]] = []
     by_reference = target is not None and settings.store and target.data_url is None
     if target is not None and not by_reference:
@@ -66,10 +59,10 @@ def build_request(
         "tools": [
             settings.image_tool(
                 action="edit" if target is not None else None,
-                mask_url=mask.data_url() if mask is not None else None,
+                mask_url=mask_url,
             )
         ],
-        "tool_choice": {"type": "image_generation"} if force_image or mask else "auto",
+        "tool_choice": {"type": "image_generation"} if force_image or mask_url else "auto",
         "store": settings.store,
     }
     # An explicit image reference replaces the chain (OpenAI's documented pattern): sending

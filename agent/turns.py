@@ -63,7 +63,7 @@ from agent.imagefiles import read_image_bytes, save_b64_image
 from agent.pricing import PriceBook
 from agent.prompts import PromptBook
 from agent.records import ImageRecord, SessionRecord, TurnBill, TurnRecord, TurnStatus
-from agent.requests import HasDataUrl, TargetImage, build_request
+from agent.requests import TargetImage, build_request
 from agent.retry import RetryPolicy
 from agent.session_settings import SessionSettings
 from agent.sse import iter_events
@@ -111,6 +111,13 @@ class _Progress:
     response: dict[str, Any] | None = None
     failed_calls: list[dict[str, str]] = field(default_factory=list)
     clock: float = field(default_factory=time.perf_counter)
+
+
+def _data_urls(
+    attachments: Sequence[Attachment], mask: Attachment | None
+) -> tuple[list[str], str | None]:
+    """Blocking: the data URLs of uploaded images and of a mask."""
+    return [a.data_url() for a in attachments], mask.data_url() if mask is not None else None
 
 
 def _now() -> datetime:
@@ -199,7 +206,7 @@ class Session:
         text: str,
         *,
         target_image: str | None = None,
-        attachments: Sequence[HasDataUrl] = (),
+        attachments: Sequence[Attachment] = (),
         mask: Attachment | None = None,
         variations_of: str | None = None,
     ) -> AsyncGenerator[AgentEvent, None]:
@@ -213,7 +220,7 @@ class Session:
         self,
         text: str,
         target_image: str | None,
-        attachments: Sequence[HasDataUrl],
+        attachments: Sequence[Attachment],
         mask: Attachment | None,
         variations_of: str | None,
     ) -> AsyncGenerator[AgentEvent, None]:
@@ -236,17 +243,20 @@ class Session:
         }
         try:
             settings.check()
-            target = await self._target(target_image)
+            target_record = await self.image(target_image) if target_image else None
+            target = await self._target(target_record)
             if mask is not None:
-                await self._check_mask(mask, target_image)
+                await self._check_mask(mask, target_record)
+            # Uploads are up to 20 MB each: base64 them in a thread, not on the loop.
+            image_urls, mask_url = await asyncio.to_thread(_data_urls, attachments, mask)
             request = build_request(
                 settings=settings,
                 instructions=self._deps.prompts.for_profile(self.profile),
                 text=text,
                 previous_response_id=self.last_response_id,
                 target=target,
-                attachments=attachments,
-                mask=mask,
+                image_urls=image_urls,
+                mask_url=mask_url,
                 force_image=variations_of is not None,
                 metadata={"atelier_session": self.id, "turn": str(turn)},
             )
@@ -315,15 +325,14 @@ class Session:
         self._recording.add(task)
         task.add_done_callback(self._recording.discard)
 
-    async def _check_mask(self, mask: Attachment, target_image: str | None) -> None:
+    async def _check_mask(self, mask: Attachment, target: ImageRecord | None) -> None:
         """A mask must match the image it edits (the target, else the latest image)."""
-        source_id = target_image or self.latest_image_id
-        if source_id is None:
+        if target is None and self.latest_image_id is None:
             raise InvalidSettings(
                 "A mask edits an existing image: make or pick an image first, then send "
                 "the mask with your change."
             )
-        source = await self.image(source_id)
+        source = target or await self.image(str(self.latest_image_id))
         if (mask.width, mask.height) != (source.width, source.height):
             raise InvalidSettings(
                 f"The mask is {mask.width}x{mask.height} but the image it edits is "
@@ -331,10 +340,9 @@ class Session:
                 param="input_image_mask",
             )
 
-    async def _target(self, image_id: str | None) -> TargetImage | None:
-        if image_id is None:
+    async def _target(self, image: ImageRecord | None) -> TargetImage | None:
+        if image is None:
             return None
-        image = await self.image(image_id)
         if self.settings.store:
             return TargetImage(image.id, image.reasoning_item_id)
         return TargetImage(image.id, image.reasoning_item_id, await self._data_url(image))

@@ -2,20 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pytest
 
 from agent.requests import TargetImage, build_request
 from agent.session_settings import SessionSettings
-
-
-@dataclass(frozen=True)
-class Upload:
-    url: str
-
-    def data_url(self) -> str:
-        return self.url
 
 
 def _build(**overrides: object) -> dict[str, object]:
@@ -74,7 +64,7 @@ def test_inline_target_requires_its_data() -> None:
 
 
 def test_uploads_and_mask() -> None:
-    request = _build(attachments=[Upload("data:image/png;base64,R1")], mask=Upload("data:m"))
+    request = _build(image_urls=["data:image/png;base64,R1"], mask_url="data:m")
     content = request["input"][0]["content"]  # type: ignore[index]
     assert content[1]["image_url"] == "data:image/png;base64,R1"
     assert request["tools"][0]["input_image_mask"] == {"image_url": "data:m"}  # type: ignore[index]
