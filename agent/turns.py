@@ -59,7 +59,7 @@ from agent.events import (
     TurnStarted,
 )
 from agent.export import export_session
-from agent.imagefiles import read_image_bytes, save_b64_image
+from agent.imagefiles import read_image_bytes, save_b64_image, thumbnail
 from agent.pricing import PriceBook
 from agent.prompts import PromptBook
 from agent.records import ImageRecord, SessionRecord, TurnBill, TurnRecord, TurnStatus
@@ -183,6 +183,10 @@ class Session:
         """The chain from the first ancestor to the image itself."""
         image = await self.image(image_id)
         return [*await self._deps.store.ancestors(image_id), image]
+
+    async def thumbnail(self, image: ImageRecord) -> Path:
+        """A small cached WebP of one of this session's images (made once, off the loop)."""
+        return await thumbnail(image.path, self._deps.settings.images_dir)
 
     async def turns(self) -> list[TurnRecord]:
         """Every recorded turn, in order."""

@@ -66,7 +66,8 @@ async def send_download(image: ImageRecord) -> None:
 async def show_lineage(session: Session, image: ImageRecord) -> None:
     """Open the lineage panel and leave a short text trail in the chat."""
     chain = await session.lineage(image.id)
-    await panels.open_lineage(chain)
+    thumbnails = [await session.thumbnail(step) for step in chain]
+    await panels.open_lineage(chain, thumbnails)
     await cl.Message(
         content=f"**Lineage of `{image.short_id}`** ({len(chain)} step(s))\n\n"
         + panels.lineage_markdown(chain)

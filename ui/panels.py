@@ -13,6 +13,7 @@ import asyncio
 import io
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 
 import chainlit as cl
 from PIL import Image, ImageDraw, ImageFont
@@ -162,16 +163,17 @@ def lineage_markdown(chain: list[ImageRecord]) -> str:
     return "\n".join(lines)
 
 
-async def open_lineage(chain: list[ImageRecord]) -> None:
+async def open_lineage(chain: list[ImageRecord], thumbnails: list[Path]) -> None:
     """Show an image's ancestors in the side panel: thumbnails, each with its prompt."""
     elements: list[cl.Image | cl.Text] = []
-    for depth, image in enumerate(chain):
+    for depth, (image, thumb) in enumerate(zip(chain, thumbnails, strict=True)):
         elements.append(
             cl.Image(
                 name=f"{depth + 1} · {image.short_id}",
-                path=str(image.path),
+                path=str(thumb),
                 display="side",
                 size="small",
+                mime="image/webp",
             )
         )
         elements.append(

@@ -93,7 +93,9 @@ async def test_generate_refine_restart_resume_refine(harness: ModuleType, data_d
             mark, response = await client.call_action(client.button("lineage", third_id))
             assert response.status_code == 200
             panel = await client.event("set_sidebar_elements")
-            assert len([el for el in panel["elements"] if el["type"] == "image"]) == 3
+            pictures = [el for el in panel["elements"] if el["type"] == "image"]
+            assert len(pictures) == 3
+            assert {el["mime"] for el in pictures} == {"image/webp"}  # thumbnails, not originals
             trail = await client.message("Lineage of")
             for image_id in (first_id, second_id, third_id):
                 assert image_id[-8:] in trail["output"]
