@@ -24,6 +24,7 @@ from agent.imagespec import (
     MAX_EDGE,
     MAX_PIXELS,
     MIN_PIXELS,
+    TOOL_OPTIONS,
     SpecError,
     validate_size,
     validate_tool,
@@ -113,22 +114,7 @@ def test_an_accepted_size_is_sent_in_the_api_form(size: str) -> None:
 
 
 tool_dicts = st.dictionaries(
-    st.sampled_from(
-        [
-            "model",
-            "size",
-            "quality",
-            "output_format",
-            "output_compression",
-            "background",
-            "partial_images",
-            "moderation",
-            "action",
-            "input_image_mask",
-            "input_fidelity",
-            "unknown_option",
-        ]
-    ),
+    st.sampled_from([*sorted(TOOL_OPTIONS - {"type"}), "unknown_option"]),
     st.one_of(
         junk,
         size_strings,
