@@ -105,23 +105,13 @@ async def metrics(http: httpx.AsyncClient) -> dict[str, Any]:
 async def reset_metrics(http: httpx.AsyncClient) -> str | None:
     """Make the server forget its loop-lag samples; returns how, or None if it could not.
 
-    Tries the app's own reset (``POST /atelier/metrics/reset``, ``GET /atelier/metrics?
-    reset=1``), then the benchmark's ``POST /perf/lag-reset`` (perf_server). The proof is the
-    sample count dropping.
+    Uses the app's ``POST /atelier/metrics/reset``; the proof is the sample count dropping.
     """
-    attempts = (
-        ("app: POST /atelier/metrics/reset", "POST", "/atelier/metrics/reset", None),
-        ("app: GET /atelier/metrics?reset=1", "GET", "/atelier/metrics", {"reset": "1"}),
-        ("perf_server: POST /perf/lag-reset", "POST", "/perf/lag-reset", None),
-    )
-    for how, method, path, params in attempts:
-        before = (await metrics(http)).get("lag_samples") or 0
-        with contextlib.suppress(httpx.HTTPError):
-            await http.request(method, path, params=params)
-        after = (await metrics(http)).get("lag_samples") or 0
-        if before > 5 and after < before:
-            return how
-    return None
+    before = (await metrics(http)).get("lag_samples") or 0
+    with contextlib.suppress(httpx.HTTPError):
+        await http.post("/atelier/metrics/reset")
+    after = (await metrics(http)).get("lag_samples") or 0
+    return "app: POST /atelier/metrics/reset" if before > 5 and after < before else None
 
 
 @dataclass

@@ -6,15 +6,11 @@ load.py starts both servers through this file:
   the ``chainlit`` console script runs it.
 - ``python perf_server.py engine --port N``: the embedded engine alone over HTTP (the
   baseline), as ``atelier engine`` serves it (``agent.engine.Engine`` under uvicorn, settings
-  from the environment) with one difference: ``EventStreamResponse`` currently declares
-  ``content-length: 0`` on its SSE stream, which uvicorn's h11 rejects ("Too much data for
-  declared Content-Length") so ``atelier engine`` cannot stream yet. ``_drop_sse_length``
-  removes exactly that header; once the engine stops sending it, it is a no-op.
+  from the environment).
 
 With ``ATELIER_PERF_TRACE=<file>`` set, every partial image the engine emits is appended to
-that file (see perf_trace). For the app, ``POST /perf/lag-reset`` is added: it calls
-``LagProbe.reset()`` on the app's probe, because ``/atelier/metrics`` has no reset yet and the
-measured phase must not count start-up and warm-up lag. Nothing else changes.
+that file (see perf_trace). The app resets its own lag samples through
+``POST /atelier/metrics/reset`` before the measured phase. Nothing else changes.
 """
 
 from __future__ import annotations
@@ -31,27 +27,6 @@ from typing import Any
 from perf_trace import FileSink, install
 
 ASGIApp = Any
-
-
-def _drop_sse_length(app: ASGIApp) -> ASGIApp:
-    """Wrap an ASGI app: remove ``content-length`` from text/event-stream responses."""
-
-    async def wrapped(scope: Any, receive: Any, send: Any) -> None:
-        async def patched_send(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                if any(
-                    k == b"content-type" and v.startswith(b"text/event-stream") for k, v in headers
-                ):
-                    message = {
-                        **message,
-                        "headers": [(k, v) for k, v in headers if k != b"content-length"],
-                    }
-            await send(message)
-
-        await app(scope, receive, patched_send)
-
-    return wrapped
 
 
 def _log_slow_callbacks(threshold_ms: float) -> None:
@@ -88,34 +63,16 @@ def _await_chain(coro: Any) -> str:
     return " > ".join(parts)
 
 
-def _install_lag_reset_route() -> None:
-    """Remember every LagProbe the app makes; POST /perf/lag-reset resets them."""
+def _install_memory_route() -> None:
+    """With ATELIER_PERF_TRACEMALLOC set, GET /perf/memory lists the biggest allocations."""
+    if not os.environ.get("ATELIER_PERF_TRACEMALLOC"):
+        return
     from chainlit.server import app
-    from starlette.requests import Request
-    from starlette.responses import JSONResponse, Response
     from starlette.routing import Route
 
-    from agent.lagprobe import LagProbe
-
-    probes: list[LagProbe] = []
-    original_init = LagProbe.__init__
-
-    def init(self: LagProbe, *args: Any, **kwargs: Any) -> None:
-        original_init(self, *args, **kwargs)
-        probes.append(self)
-
-    LagProbe.__init__ = init  # type: ignore[method-assign]
-
-    async def reset(request: Request) -> Response:
-        for probe in probes:
-            probe.reset()
-        return JSONResponse({"reset_probes": len(probes)})
-
+    tracemalloc.start(8)
     # In front of Chainlit's catch-all route, like the app's own routes.
-    app.router.routes.insert(0, Route("/perf/lag-reset", reset, methods=["POST"]))
-    if os.environ.get("ATELIER_PERF_TRACEMALLOC"):
-        tracemalloc.start(8)
-        app.router.routes.insert(0, Route("/perf/memory", _memory, methods=["GET"]))
+    app.router.routes.insert(0, Route("/perf/memory", _memory, methods=["GET"]))
 
 
 async def _memory(request: Any) -> Any:
@@ -144,9 +101,7 @@ async def _serve_engine(host: str, port: int) -> None:
     from agent.engine import Engine, EngineConfig
 
     engine = Engine(EngineConfig.from_settings(Settings()))
-    config = uvicorn.Config(
-        _drop_sse_length(engine.asgi), host=host, port=port, lifespan="off", log_level="warning"
-    )
+    config = uvicorn.Config(engine.asgi, host=host, port=port, lifespan="off", log_level="warning")
     try:
         await uvicorn.Server(config).serve()
     finally:
@@ -168,7 +123,7 @@ def main(argv: list[str]) -> int:
         args = parser.parse_args(argv[1:])
         asyncio.run(_serve_engine(args.host, args.port))
         return 0
-    _install_lag_reset_route()
+    _install_memory_route()
     if slow_ms := os.environ.get("ATELIER_PERF_SLOW_MS"):
         _log_slow_callbacks(float(slow_ms))
     from chainlit.cli import cli

@@ -119,6 +119,8 @@ def test_smoke_run_reports_both_sides_without_errors(tmp_path: Path) -> None:
     for key in ("p50_turn_latency", "p95_turn_latency", "p95_partial_delay"):
         assert isinstance(report["ratios"][key], float) and report["ratios"][key] > 0
     assert report["loop_lag_ms"]["max"] >= report["loop_lag_ms"]["p99"] >= 0
+    # The measured phase starts clean: the app's own reset route forgot start-up lag.
+    assert report["loop_lag_ms"]["reset_before_measuring"] == "app: POST /atelier/metrics/reset"
     assert isinstance(report["rss_mb_per_session"], float)
     for side in ("app", "baseline"):
         section = report[side]
