@@ -67,7 +67,8 @@ def _is_unit_line(line: CostLine) -> bool:
     return line.kind in ("per_image", "per_call")
 
 
-def _line_json(line: CostLine) -> dict[str, Any]:
+def line_json(line: CostLine) -> dict[str, Any]:
+    """One bill line in the JSON form every export and event uses."""
     return {
         "kind": line.kind,
         "model": line.model,
@@ -90,7 +91,7 @@ def bill_to_json(session_id: str, turns: Sequence[TurnRecord]) -> dict[str, Any]
                 "turn": record.turn,
                 "status": record.status,
                 "total_usd": decimal_str(record.bill.total_usd),
-                "lines": [_line_json(line) for line in record.bill.lines],
+                "lines": [line_json(line) for line in record.bill.lines],
             }
             for record in sorted(turns, key=lambda t: t.turn)
         ],

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
+from agent.bill_format import decimal_str as money
+from agent.bill_format import line_json
 from agent.events import (
     AgentEvent,
     BudgetWarning,
@@ -17,25 +18,7 @@ from agent.events import (
     TurnFailed,
     TurnStarted,
 )
-from agent.records import CostLine, TurnBill
-
-
-def money(value: Decimal | None) -> str | None:
-    """A Decimal as an exact decimal string; None stays None ("unknown", never "0")."""
-    return None if value is None else format(value, "f")
-
-
-def line_json(line: CostLine) -> dict[str, Any]:
-    """One bill line."""
-    return {
-        "kind": line.kind,
-        "model": line.model,
-        "tokens": line.tokens,
-        "rate_per_mtok_usd": money(line.rate_per_mtok_usd),
-        "cost_usd": money(line.cost_usd),
-        "owner": line.owner,
-        "estimated": line.estimated,
-    }
+from agent.records import TurnBill
 
 
 def bill_json(bill: TurnBill) -> dict[str, Any]:

@@ -8,13 +8,10 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from agent.bill_format import decimal_str
 from agent.imagespec import SpecError, image_output_tokens
 from agent.records import ImageRecord, SessionRecord, TurnRecord
 from agent.store import Store
-
-
-def _money(value: Any) -> str | None:
-    return None if value is None else str(value)
 
 
 def _image_entry(image: ImageRecord, arcname: str) -> dict[str, Any]:
@@ -59,8 +56,8 @@ def _turn_entry(turn: TurnRecord) -> dict[str, Any]:
         "target_image_id": turn.target_image_id,
         "images": list(turn.image_ids),
         "tokens": turn.usage.to_dict(),
-        "cost_usd": _money(turn.bill.total_usd),
-        "known_cost_usd": str(turn.bill.known_usd),
+        "cost_usd": decimal_str(turn.bill.total_usd),
+        "known_cost_usd": decimal_str(turn.bill.known_usd),
         "estimated": turn.bill.estimated,
         "latency_ms": turn.latency_ms,
         "failed": (
