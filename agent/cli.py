@@ -8,7 +8,8 @@ import getpass
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
@@ -164,6 +165,16 @@ class ChatPrinter:
         )
 
 
+@asynccontextmanager
+async def _opened(settings: Settings) -> AsyncIterator[Atelier]:
+    """The app for one command, closed however the command ends."""
+    atelier = await Atelier.open(settings)
+    try:
+        yield atelier
+    finally:
+        await atelier.aclose()
+
+
 async def _open_session(atelier: Atelier, args: argparse.Namespace) -> Session:
     changes = _settings_changes(args)
     if args.session:
@@ -226,8 +237,7 @@ async def chat(args: argparse.Namespace, settings: Settings) -> int:
     """Chat in the terminal; every stdin line is a turn."""
     interactive = sys.stdin.isatty() and not args.jsonl
     printer = ChatPrinter(sys.stdout, sys.stderr, args.jsonl)
-    atelier = await Atelier.open(settings)
-    try:
+    async with _opened(settings) as atelier:
         session = await _open_session(atelier, args)
         if not args.jsonl:
             mode = "embedded engine" if settings.use_embedded_engine else "OpenAI API"
@@ -237,21 +247,13 @@ async def chat(args: argparse.Namespace, settings: Settings) -> int:
         while (line := await _read_line(interactive)) is not None:
             if line.strip() and not await _chat_command(session, line.strip(), printer):
                 break
-    finally:
-        await atelier.aclose()
     return 0
 
 
 async def bill(args: argparse.Namespace, settings: Settings) -> int:
     """Print a session's bill as md, json or csv."""
-    atelier = await Atelier.open(settings)
-    try:
-        record = await atelier.store.get_session(args.session_id)
-        if record is None:
-            raise AtelierError(f"No session {args.session_id}. List them with `atelier sessions`.")
-        turns = await atelier.store.turns(args.session_id)
-    finally:
-        await atelier.aclose()
+    async with _opened(settings) as atelier:
+        turns = await (await atelier.resume_session(args.session_id)).turns()
     if args.format == "json":
         print(json.dumps(bill_to_json(args.session_id, turns), indent=2))
     elif args.format == "csv":
@@ -263,26 +265,16 @@ async def bill(args: argparse.Namespace, settings: Settings) -> int:
 
 async def export(args: argparse.Namespace, settings: Settings) -> int:
     """Write a session's images and manifest to a zip file."""
-    atelier = await Atelier.open(settings)
-    try:
-        record = await atelier.store.get_session(args.session_id)
-        if record is None:
-            raise AtelierError(f"No session {args.session_id}. List them with `atelier sessions`.")
-        session = await atelier.resume_session(args.session_id)
-        path = await session.export_zip(args.dest)
-    finally:
-        await atelier.aclose()
+    async with _opened(settings) as atelier:
+        path = await (await atelier.resume_session(args.session_id)).export_zip(args.dest)
     print(f"Wrote {path}")
     return 0
 
 
 async def sessions(args: argparse.Namespace, settings: Settings) -> int:
     """List a user's sessions."""
-    atelier = await Atelier.open(settings)
-    try:
+    async with _opened(settings) as atelier:
         records = await atelier.sessions(args.user)
-    finally:
-        await atelier.aclose()
     for record in records:
         print(f"{record.id}  {record.profile:<10} {record.turn_count:>3} turns  {record.title}")
     return 0

@@ -102,9 +102,7 @@ class Atelier:
         """Reopen a conversation; NotFound if it does not exist or is someone else's."""
         record = await self.store.get_session(session_id)
         if record is None or (user_id is not None and record.user_id != user_id):
-            raise NotFound(
-                f"No conversation {session_id} here. List yours with `atelier sessions`."
-            )
+            raise NotFound(f"No session {session_id}. List yours with `atelier sessions`.")
         images = await self.store.session_images(session_id)
         return Session(self._deps, record, latest_image_id=images[-1].id if images else None)
 
