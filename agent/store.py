@@ -36,6 +36,7 @@ from agent.records import (
     TurnStatus,
 )
 from agent.schema import MIGRATIONS
+from agent.sqlite import connect
 from agent.usage import ResponseUsage
 
 MIGRATIONS_TABLE = "_store_migrations"
@@ -77,17 +78,8 @@ class Store:
         WAL journal, ``synchronous=NORMAL``, foreign keys on, a 5 s busy timeout, and
         autocommit mode so that every write transaction is an explicit ``BEGIN IMMEDIATE``.
         """
-        await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
-        db = await aiosqlite.connect(path, isolation_level=None)
+        db = await connect(path)
         try:
-            db.row_factory = aiosqlite.Row
-            await db.execute("PRAGMA busy_timeout = 5000")
-            async with db.execute("PRAGMA journal_mode = WAL") as cursor:
-                row = await cursor.fetchone()
-            if row is None or str(row[0]).lower() != "wal":
-                raise RuntimeError(f"Could not switch {path} to WAL mode (got {row!r}).")
-            await db.execute("PRAGMA synchronous = NORMAL")
-            await db.execute("PRAGMA foreign_keys = ON")
             await _migrate(db)
         except BaseException:
             await db.close()

@@ -39,6 +39,7 @@ from chainlit.user import PersistedUser, User
 
 from agent.errors import NotFound
 from agent.migrations import apply_migrations
+from agent.sqlite import connect
 from ui.storage import SINGLE_USER_IDENTIFIER
 from ui.ui_schema import UI_MIGRATIONS, UI_MIGRATIONS_TABLE
 
@@ -141,15 +142,8 @@ class SQLiteDataLayer(BaseDataLayer):
         if self._closed:
             raise RuntimeError("the data layer is closed")
         if self._db is None:
-            await asyncio.to_thread(self.db_path.parent.mkdir, parents=True, exist_ok=True)
-            db = await aiosqlite.connect(self.db_path, isolation_level=None)
+            db = await connect(self.db_path)
             try:
-                db.row_factory = sqlite3.Row
-                await db.execute("PRAGMA busy_timeout = 5000")
-                await db.execute("PRAGMA journal_mode = WAL")
-                # WAL + NORMAL: still crash-safe; only a power cut may lose the last commits.
-                await db.execute("PRAGMA synchronous = NORMAL")
-                await db.execute("PRAGMA foreign_keys = ON")
                 await apply_migrations(db, UI_MIGRATIONS, table=UI_MIGRATIONS_TABLE)
             except BaseException:
                 await db.close()
