@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import re
 from collections.abc import Coroutine
 from pathlib import Path
@@ -204,9 +203,8 @@ async def _shutdown() -> None:
 
 # --------------------------------------------------------------------------- who is there
 
-os.environ.setdefault(
-    "CHAINLIT_AUTH_SECRET", ensure_auth_secret(_proc().settings, _proc().settings.data_dir)
-)
+# Chainlit needs CHAINLIT_AUTH_SECRET for any login: made once into the data dir if unset.
+ensure_auth_secret(_proc().settings, _proc().settings.data_dir)
 
 if auth_enabled(_proc().settings):
     _users = load_users(_proc().settings)
