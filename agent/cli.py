@@ -15,14 +15,18 @@ from typing import Any, NoReturn, TextIO
 
 from pydantic import ValidationError
 
-from agent.bill_format import bill_to_csv, bill_to_json, bill_to_markdown, format_usd
-from agent.calculator import format_quote, quote
+from agent.billing.calculator import format_quote, quote
+from agent.billing.format import bill_to_csv, bill_to_json, bill_to_markdown, format_usd
+from agent.billing.pricing import PriceBook
 from agent.config import PROFILES, Settings
 from agent.engine import EngineConfig
 from agent.engine import serve as serve_engine
 from agent.errors import AtelierError
-from agent.event_json import event_json
-from agent.events import (
+from agent.images.spec import FORMATS, SpecError
+from agent.runtime import Atelier
+from agent.session_settings import SessionSettings
+from agent.turn.event_json import event_json
+from agent.turn.events import (
     AgentEvent,
     BudgetWarning,
     ImageCallStarted,
@@ -32,11 +36,7 @@ from agent.events import (
     TurnBilled,
     TurnFailed,
 )
-from agent.imagespec import FORMATS, SpecError
-from agent.pricing import PriceBook
-from agent.runtime import Atelier
-from agent.session_settings import SessionSettings
-from agent.turns import Session
+from agent.turn.session import Session
 
 CHAT_HELP = """Type a request, one turn per line. Commands:
   /refine IMAGE_ID text     change one earlier image

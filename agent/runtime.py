@@ -8,19 +8,19 @@ from datetime import UTC, datetime
 
 from openai import AsyncOpenAI
 
+from agent.billing.pricing import PriceBook
 from agent.config import Profile, Settings
 from agent.engine import Engine, EngineConfig
 from agent.errors import NotFound
-from agent.imagefiles import delete_image_files
-from agent.openai_client import build_client
-from agent.pricing import PriceBook
 from agent.prompts import PromptBook
-from agent.records import SessionRecord
-from agent.retry import RetryPolicy
 from agent.session_settings import SessionSettings
-from agent.sse import warm_up
-from agent.store import Store
-from agent.turns import Session, SessionDeps
+from agent.store.db import Store
+from agent.store.imagefiles import delete_image_files
+from agent.store.records import SessionRecord
+from agent.turn.client import build_client
+from agent.turn.retry import RetryPolicy
+from agent.turn.session import Session, SessionDeps
+from agent.turn.sse import warm_up
 
 
 class Atelier:

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from agent.config import Background, Moderation, OutputFormat, Profile, Quality, Settings
 from agent.errors import InvalidSettings
-from agent.imagespec import SpecError, normalize_size, validate_tool
+from agent.images.spec import SpecError, normalize_size, validate_tool
 
 
 class SessionSettings(BaseModel):

@@ -17,10 +17,10 @@ from typing import Any
 
 import chainlit as cl
 
-from agent.bill_format import bill_to_csv, bill_to_json
+from agent.billing.format import bill_to_csv, bill_to_json
 from agent.errors import NotFound
-from agent.records import ImageRecord
-from agent.turns import Session
+from agent.store.records import ImageRecord
+from agent.turn.session import Session
 from ui import panels
 
 NOT_YOURS = (

@@ -26,12 +26,12 @@ from starlette.routing import Route
 
 from agent.config import Profile, Settings
 from agent.errors import InvalidSettings, NotFound, UploadRejected
-from agent.lagprobe import LagProbe
-from agent.memory import tune_allocator
+from agent.images.uploads import Attachment, validate_mask_async, validate_upload_async
+from agent.ops.lagprobe import LagProbe
+from agent.ops.memory import tune_allocator
 from agent.runtime import Atelier
 from agent.session_settings import SessionSettings
-from agent.turns import Session
-from agent.uploads import Attachment, validate_mask_async, validate_upload_async
+from agent.turn.session import Session
 from ui import actions
 from ui.auth import auth_enabled, ensure_auth_secret, load_users
 from ui.chat_settings import build_widgets, changes_from

@@ -11,7 +11,7 @@ from typing import Any
 
 from chainlit.input_widget import InputWidget, Select, Slider, TextInput
 
-from agent.imagespec import IMAGE_MODEL_NAMES, SIZE_PRESETS
+from agent.images.spec import IMAGE_MODEL_NAMES, SIZE_PRESETS
 from agent.session_settings import SessionSettings
 
 MAINLINE_MODELS = ("gpt-5.1", "gpt-5", "gpt-5-mini", "gpt-5-nano", "gpt-4.1")

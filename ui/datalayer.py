@@ -38,8 +38,8 @@ from chainlit.types import (
 from chainlit.user import PersistedUser, User
 
 from agent.errors import NotFound
-from agent.migrations import apply_migrations
-from agent.sqlite import connect
+from agent.store.migrations import apply_migrations
+from agent.store.sqlite import connect
 from ui.storage import SINGLE_USER_IDENTIFIER
 from ui.ui_schema import UI_MIGRATIONS, UI_MIGRATIONS_TABLE
 

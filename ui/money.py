@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
-from agent.bill_format import format_usd
-from agent.records import ImageRecord, TurnBill
+from agent.billing.format import format_usd
+from agent.store.records import ImageRecord, TurnBill
 
 
 def usd(amount: Decimal | None, *, places: int = 4) -> str:

@@ -4,7 +4,7 @@
 
 The data work (rows, table, the chart PNG) is plain functions over agent records so it can be
 tested without Chainlit; ``open_*`` put the result in Chainlit's element sidebar. CSV and
-JSON exports come from ``agent.bill_format``.
+JSON exports come from ``agent.billing.format``.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from pathlib import Path
 import chainlit as cl
 from PIL import Image, ImageDraw, ImageFont
 
-from agent.billing import SessionBill
-from agent.records import ImageRecord, TurnRecord
+from agent.billing.bills import SessionBill
+from agent.store.records import ImageRecord, TurnRecord
 from ui.markup import inert
 from ui.money import usd, usd_short
 

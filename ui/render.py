@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 import chainlit as cl
 
 from agent.errors import BudgetExceeded, Cancelled
-from agent.events import (
+from agent.images.previews import PREVIEW_MIME, preview
+from agent.store.records import ImageRecord
+from agent.turn.events import (
     AgentEvent,
     BudgetWarning,
     ImageCallStarted,
@@ -30,8 +32,6 @@ from agent.events import (
     TurnFailed,
     TurnStarted,
 )
-from agent.previews import PREVIEW_MIME, preview
-from agent.records import ImageRecord
 from ui.money import bill_line, image_caption, spent_line, usd_short
 
 logger = logging.getLogger(__name__)

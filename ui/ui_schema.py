@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import aiosqlite
 
-from agent.migrations import MigrationList
+from agent.store.migrations import MigrationList
 
 UI_MIGRATIONS = MigrationList()
 UI_MIGRATIONS_TABLE = "_ui_migrations"

@@ -28,7 +28,7 @@ from agent.engine.render_cache import RenderCache
 from agent.engine.request import ApiError, parse_create
 from agent.engine.runner import PreparedTurn, StreamCut, TurnRunner
 from agent.engine.state import ResponseStore
-from agent.imagespec import IMAGE_MODEL_NAMES
+from agent.images.spec import IMAGE_MODEL_NAMES
 
 log = logging.getLogger(__name__)
 

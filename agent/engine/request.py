@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from agent.imagespec import SpecError, validate_tool
+from agent.images.spec import SpecError, validate_tool
 
 JsonDict = dict[str, Any]
 

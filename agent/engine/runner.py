@@ -19,13 +19,13 @@ from typing import Any
 
 from PIL import Image
 
-from agent import b64
 from agent.engine import policy, render, textgen, wire
 from agent.engine.faults import FaultPlan
 from agent.engine.render_cache import RenderCache, Rendered, render_key
 from agent.engine.request import ApiError, CreateRequest, bad_request
 from agent.engine.state import NewResponse, ResponseStore, StoredResponse
-from agent.imagespec import (
+from agent.images import b64
+from agent.images.spec import (
     PARTIAL_IMAGE_TOKENS,
     auto_size_for,
     image_output_tokens,

@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from agent import b64
+from agent.images import b64
 
 JsonDict = dict[str, Any]
 

@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from agent import b64
+from agent.images import b64
 
 
 @pytest.mark.parametrize("size", [0, 1, 2, 3, 1000, 196_608, 196_609, 1_000_003])

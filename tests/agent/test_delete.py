@@ -8,8 +8,8 @@ import pytest
 
 from agent.config import Settings
 from agent.errors import NotFound
-from agent.events import ImageReady, TurnBilled
 from agent.runtime import Atelier
+from agent.turn.events import ImageReady, TurnBilled
 
 
 async def test_delete_removes_images_prompts_and_log_but_keeps_spend(settings: Settings) -> None:

@@ -6,8 +6,8 @@ import io
 
 from PIL import Image
 
-from agent.memory import tune_allocator
-from agent.previews import PREVIEW_EDGE, PREVIEW_MIME, preview
+from agent.images.previews import PREVIEW_EDGE, PREVIEW_MIME, preview
+from agent.ops.memory import tune_allocator
 
 
 def _png(size: tuple[int, int], mode: str) -> bytes:

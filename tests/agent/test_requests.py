@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from agent.requests import TargetImage, build_request
 from agent.session_settings import SessionSettings
+from agent.turn.requests import TargetImage, build_request
 
 
 def _build(**overrides: object) -> dict[str, object]:

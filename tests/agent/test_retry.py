@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from agent.errors import InvalidSettings, RateLimited, TurnTimeout, UpstreamError
-from agent.retry import RetryPolicy
+from agent.turn.retry import RetryPolicy
 
 
 def test_retries_transient_errors_a_bounded_number_of_times() -> None:

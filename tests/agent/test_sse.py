@@ -11,7 +11,7 @@ from openai.types.responses import (
     ResponseTextDeltaEvent,
 )
 
-from agent.sse import BIG_EVENT_BYTES, iter_events, parse_event
+from agent.turn.sse import BIG_EVENT_BYTES, iter_events, parse_event
 
 
 def _sse(payload: dict[str, object], newline: bytes = b"\n") -> bytes:

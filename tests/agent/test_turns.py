@@ -21,7 +21,10 @@ from agent.errors import (
     TurnTimeout,
     UpstreamError,
 )
-from agent.events import (
+from agent.images.uploads import validate_mask, validate_upload
+from agent.runtime import Atelier
+from agent.session_settings import SessionSettings
+from agent.turn.events import (
     AgentEvent,
     ImageCallStarted,
     ImageFailed,
@@ -32,10 +35,7 @@ from agent.events import (
     TurnFailed,
     TurnStarted,
 )
-from agent.runtime import Atelier
-from agent.session_settings import SessionSettings
-from agent.turns import Session
-from agent.uploads import validate_mask, validate_upload
+from agent.turn.session import Session
 
 
 def _settings(base: Settings, **changes: object) -> Settings:

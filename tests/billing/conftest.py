@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.pricing import PriceBook
-from agent.provider_prices import parse_price_file
+from agent.billing.pricing import PriceBook
+from agent.billing.provider_prices import parse_price_file
 
 from .price_files import ACME_TOML
 

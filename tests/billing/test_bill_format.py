@@ -10,11 +10,17 @@ from decimal import Decimal
 
 import pytest
 
-from agent.bill_format import bill_to_csv, bill_to_json, bill_to_markdown, format_rate, format_usd
-from agent.billing import ImageCost, bill_turn
-from agent.pricing import PriceBook
-from agent.records import TurnBill, TurnRecord
-from agent.usage import ImageGenUsage, ResponseUsage, TextUsage
+from agent.billing.bills import ImageCost, bill_turn
+from agent.billing.format import (
+    bill_to_csv,
+    bill_to_json,
+    bill_to_markdown,
+    format_rate,
+    format_usd,
+)
+from agent.billing.pricing import PriceBook
+from agent.billing.usage import ImageGenUsage, ResponseUsage, TextUsage
+from agent.store.records import TurnBill, TurnRecord
 
 
 def record(turn: int, bill: TurnBill, status: str = "ok") -> TurnRecord:

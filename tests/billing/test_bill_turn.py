@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from agent.billing import ImageCost, bill_turn
-from agent.pricing import UNKNOWN_OWNER, PriceBook
-from agent.records import CostLine, TurnBill
-from agent.usage import ImageGenUsage, ResponseUsage, TextUsage
+from agent.billing.bills import ImageCost, bill_turn
+from agent.billing.pricing import UNKNOWN_OWNER, PriceBook
+from agent.billing.usage import ImageGenUsage, ResponseUsage, TextUsage
+from agent.store.records import CostLine, TurnBill
 
 
 def lines_by_kind(bill: TurnBill) -> dict[str, CostLine]:

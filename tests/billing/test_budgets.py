@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from agent.budgets import BudgetState, budget_states, check_budgets
+from agent.billing.budgets import BudgetState, budget_states, check_budgets
 from agent.config import Settings
 from agent.errors import BudgetExceeded
 

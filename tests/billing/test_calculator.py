@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from agent.calculator import format_quote, quote
-from agent.imagespec import SpecError
-from agent.pricing import PriceBook
-from agent.provider_prices import parse_price_file
+from agent.billing.calculator import format_quote, quote
+from agent.billing.pricing import PriceBook
+from agent.billing.provider_prices import parse_price_file
+from agent.images.spec import SpecError
 
 
 @pytest.mark.parametrize(

@@ -6,15 +6,15 @@ from decimal import Decimal
 
 import pytest
 
-from agent.billing import (
+from agent.billing.bills import (
     ESTIMATE_IMAGE_PROMPT_TOKENS,
     ESTIMATE_TEXT_OUTPUT_TOKENS,
     bill_turn,
     estimate_turn,
 )
-from agent.imagespec import SpecError
-from agent.pricing import PriceBook
-from agent.usage import ImageGenUsage, ResponseUsage, TextUsage
+from agent.billing.pricing import PriceBook
+from agent.billing.usage import ImageGenUsage, ResponseUsage, TextUsage
+from agent.images.spec import SpecError
 
 
 def test_estimate_is_worst_case_and_marked(openai_prices: PriceBook) -> None:

@@ -7,8 +7,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
-from agent.billing import image_tokens_for, token_cost
-from agent.imagespec import image_output_tokens
+from agent.billing.bills import image_tokens_for, token_cost
+from agent.images.spec import image_output_tokens
 
 RATE = Decimal("30")  # gpt-image-2 image output, USD per 1M tokens
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 import genai_prices
 import pytest
 
-from agent.pricing import OPENAI_OWNER, PriceBook, openai_list_rates
+from agent.billing.pricing import OPENAI_OWNER, PriceBook, openai_list_rates
 
 
 def test_gpt_image_2_rates_match_the_published_list(openai_prices: PriceBook) -> None:

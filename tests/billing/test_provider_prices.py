@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from agent.billing import ImageCost, bill_turn
+from agent.billing.bills import ImageCost, bill_turn
+from agent.billing.pricing import OPENAI_OWNER, PriceBook
+from agent.billing.provider_prices import PriceFileError, load_price_file, parse_price_file
+from agent.billing.usage import ImageGenUsage, ResponseUsage, TextUsage
 from agent.config import Settings
 from agent.errors import InvalidSettings
-from agent.pricing import OPENAI_OWNER, PriceBook
-from agent.provider_prices import PriceFileError, load_price_file, parse_price_file
-from agent.usage import ImageGenUsage, ResponseUsage, TextUsage
 
 from .price_files import ACME_TOML
 

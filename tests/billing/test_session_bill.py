@@ -6,10 +6,10 @@ import random
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from agent.billing import ImageCost, SessionBill, bill_turn
-from agent.pricing import PriceBook
-from agent.records import TurnRecord, TurnStatus
-from agent.usage import ImageGenUsage, ResponseUsage, TextUsage
+from agent.billing.bills import ImageCost, SessionBill, bill_turn
+from agent.billing.pricing import PriceBook
+from agent.billing.usage import ImageGenUsage, ResponseUsage, TextUsage
+from agent.store.records import TurnRecord, TurnStatus
 
 STATUSES: tuple[TurnStatus, ...] = ("ok", "ok", "failed", "ok", "cancelled")
 

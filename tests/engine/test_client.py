@@ -8,7 +8,7 @@ from pydantic import SecretStr
 
 from agent.config import Settings
 from agent.engine import Engine, EngineConfig
-from agent.openai_client import EMBEDDED_BASE_URL, build_client
+from agent.turn.client import EMBEDDED_BASE_URL, build_client
 
 
 async def test_embedded_client_talks_to_the_engine(tmp_path: Path) -> None:

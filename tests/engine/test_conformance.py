@@ -6,7 +6,7 @@ import httpx
 from openai import AsyncOpenAI
 from openai.types.responses import Response
 
-from agent.imagespec import PARTIAL_IMAGE_TOKENS, image_output_tokens
+from agent.images.spec import PARTIAL_IMAGE_TOKENS, image_output_tokens
 from tests.engine.helpers import decode, final_response, image_items, raw_events, tool
 
 TEXT_SEQUENCE = [

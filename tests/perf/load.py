@@ -37,7 +37,7 @@ from perf_baseline import engine_server, run_baseline
 from perf_plan import LoadConfig
 from perf_stats import build_report, format_table
 
-from agent.imagespec import SpecError, validate_size
+from agent.images.spec import SpecError, validate_size
 
 
 def parse_args(argv: Sequence[str] | None = None) -> tuple[LoadConfig, Path | None, bool, str]:

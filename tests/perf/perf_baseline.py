@@ -10,9 +10,9 @@ the app does not make: it makes the baseline a little slower, so latency ratios 
 slightly in the app's favour; it is small next to second-long turns. The partial delay is
 timed from the engine's own emission on both sides.
 
-The requests are the app's own: ``agent.requests.build_request`` with the studio profile's
+The requests are the app's own: ``agent.turn.requests.build_request`` with the studio profile's
 instructions and default settings, chained by ``previous_response_id`` like a session does,
-through ``agent.openai_client.build_client`` (so the SDK is configured as the app's).
+through ``agent.turn.client.build_client`` (so the SDK is configured as the app's).
 """
 
 from __future__ import annotations
@@ -38,10 +38,10 @@ from perf_trace import read_trace
 from pydantic import SecretStr
 
 from agent.config import Settings
-from agent.openai_client import build_client
 from agent.prompts import PromptBook
-from agent.requests import build_request
 from agent.session_settings import SessionSettings
+from agent.turn.client import build_client
+from agent.turn.requests import build_request
 
 
 def engine_server(cfg: LoadConfig, workdir: Path, name: str = "engine") -> ServerProcess:

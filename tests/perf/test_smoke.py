@@ -20,7 +20,7 @@ from openai.types.responses.tool_param import ImageGeneration
 
 from agent.config import Settings
 from agent.engine import Engine, EngineConfig
-from agent.openai_client import build_client
+from agent.turn.client import build_client
 
 HERE = Path(__file__).resolve().parent
 USERS, TURNS, PARTIALS = 3, 2, 2

@@ -24,11 +24,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 import agent.runtime
 from agent.config import Settings
 from agent.engine import Engine
-from agent.events import AgentEvent, ImageReady, TurnBilled, TurnFailed
-from agent.imagefiles import orphaned_files
-from agent.openai_client import build_client
 from agent.runtime import Atelier
-from agent.turns import Session
+from agent.store.imagefiles import orphaned_files
+from agent.turn.client import build_client
+from agent.turn.events import AgentEvent, ImageReady, TurnBilled, TurnFailed
+from agent.turn.session import Session
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Bad uploads through ``agent.uploads``: each refused with a clear message, nothing written.
+"""Bad uploads through ``agent.images.uploads``: each refused with a clear message, nothing written.
 
 The hostile files are built in ``files.py``. Each refusal must be an ``UploadRejected`` whose
 message says what to do; the few awkward-but-fine files must come out normalised.
@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from agent.errors import UploadRejected
-from agent.uploads import (
+from agent.images.uploads import (
     MAX_UPLOAD_BYTES,
     sanitise_name,
     validate_mask,

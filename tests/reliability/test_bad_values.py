@@ -1,7 +1,7 @@
 """Bad values from users: never a crash, always a valid setting or a clear error.
 
 Property-based (hypothesis) over the three ways a value gets in: an image_generation size or
-tool option (``agent.imagespec``), a settings change (``SessionSettings.updated``), and the
+tool option (``agent.images.spec``), a settings change (``SessionSettings.updated``), and the
 command line (``agent.cli``: the parser and the ``price`` command).
 """
 
@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from agent.cli import build_parser, main
 from agent.errors import InvalidSettings
-from agent.imagespec import (
+from agent.images.spec import (
     IMAGE_MODEL_NAMES,
     MAX_EDGE,
     MAX_PIXELS,

@@ -16,9 +16,9 @@ import pytest
 
 from agent.config import Settings
 from agent.engine.state import NewResponse, ResponseStore
-from agent.events import AgentEvent, TurnBilled
 from agent.runtime import Atelier
-from agent.store import ImageConflict, Store
+from agent.store.db import ImageConflict, Store
+from agent.turn.events import AgentEvent, TurnBilled
 
 from .harness import assert_consistent, closing, collect, open_atelier, ready
 

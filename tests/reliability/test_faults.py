@@ -23,9 +23,16 @@ from agent.errors import (
     TurnTimeout,
     UpstreamError,
 )
-from agent.events import ImageFailed, ImageReady, PartialImage, TurnBilled, TurnFailed, TurnStarted
-from agent.records import SessionRecord
 from agent.session_settings import SessionSettings
+from agent.store.records import SessionRecord
+from agent.turn.events import (
+    ImageFailed,
+    ImageReady,
+    PartialImage,
+    TurnBilled,
+    TurnFailed,
+    TurnStarted,
+)
 
 from . import files
 from .harness import assert_consistent, closing, collect, open_atelier, ready, recorder
@@ -229,7 +236,7 @@ def _now() -> datetime:
 async def test_mask_problems_are_caught_before_any_request(
     fast: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from agent.uploads import validate_mask
+    from agent.images.uploads import validate_mask
 
     app = await open_atelier(fast, monkeypatch)
     try:
@@ -249,7 +256,7 @@ async def test_a_mask_of_the_wrong_size_is_refused_before_any_request(
 ) -> None:
     """The app validates a mask without knowing its target (``validate_mask(name, data)``),
     so the turn must compare the mask with the image it edits before sending anything."""
-    from agent.uploads import validate_mask
+    from agent.images.uploads import validate_mask
 
     app = await open_atelier(fast, monkeypatch)
     try:

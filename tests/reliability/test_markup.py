@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.records import ImageRecord
+from agent.store.records import ImageRecord
 from ui.panels import BillRow, bill_markdown, lineage_markdown
 
 REPO = Path(__file__).resolve().parents[2]

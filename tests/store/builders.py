@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from agent.records import CostLine, ImageRecord, SessionRecord, TurnBill, TurnRecord
+from agent.store.records import CostLine, ImageRecord, SessionRecord, TurnBill, TurnRecord
 
 T0 = datetime(2026, 11, 21, 12, 0, 0, tzinfo=UTC)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.store import Store
+from agent.store.db import Store
 
 
 @pytest.fixture

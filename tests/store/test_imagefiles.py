@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import pytest
 from PIL import Image
 
-from agent.imagefiles import (
+from agent.store.imagefiles import (
     orphaned_files,
     read_image_bytes,
     save_b64_image,

@@ -17,10 +17,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agent.errors import NotFound
-from agent.migrations import apply_migrations
-from agent.records import ImageRecord
-from agent.schema import MIGRATIONS
-from agent.store import MIGRATIONS_TABLE, ImageConflict, Store
+from agent.store.db import MIGRATIONS_TABLE, ImageConflict, Store
+from agent.store.migrations import apply_migrations
+from agent.store.records import ImageRecord
+from agent.store.schema import MIGRATIONS
 
 from .builders import T0, image, session, turn
 

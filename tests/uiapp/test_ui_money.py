@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from agent.records import CostLine, ImageRecord, TurnBill
+from agent.store.records import CostLine, ImageRecord, TurnBill
 from ui.money import bill_line, image_caption, spent_line, usd, usd_short
 
 OWNER = "OpenAI list price"

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from PIL import Image
 
-from agent.records import CostLine, TurnBill, TurnRecord
+from agent.store.records import CostLine, TurnBill, TurnRecord
 from ui.commands import command_of
 from ui.panels import bill_markdown, bill_rows, cost_chart_png
 from ui.profiles import profile_for

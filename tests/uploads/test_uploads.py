@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from agent.errors import UploadRejected
-from agent.uploads import (
+from agent.images.uploads import (
     MAX_UPLOAD_BYTES,
     MAX_UPLOAD_PIXELS,
     Attachment,

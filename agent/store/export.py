@@ -8,10 +8,10 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from agent.bill_format import decimal_str
-from agent.imagespec import SpecError, image_output_tokens
-from agent.records import ImageRecord, SessionRecord, TurnRecord
-from agent.store import Store
+from agent.billing.format import decimal_str
+from agent.images.spec import SpecError, image_output_tokens
+from agent.store.db import Store
+from agent.store.records import ImageRecord, SessionRecord, TurnRecord
 
 
 def _image_entry(image: ImageRecord, arcname: str) -> dict[str, Any]:

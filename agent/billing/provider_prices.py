@@ -32,8 +32,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from agent.billing.pricing import ModelRates
 from agent.errors import InvalidSettings
-from agent.pricing import ModelRates
 
 MODEL_KEYS: Mapping[str, str] = {
     "text_input_mtok": "text_input",

@@ -1,6 +1,6 @@
 """One conversation and its turns: check, send, stream, save, bill, record.
 
-``Session.run_turn`` is an async iterator of the typed events in ``agent.events``. It never
+``Session.run_turn`` is an async iterator of the typed events in ``agent.turn.events``. It never
 raises for a failed turn: it ends with ``TurnFailed`` instead. Cancelling the task that
 consumes it records the turn as cancelled (keeping finished images) and re-raises.
 """
@@ -33,9 +33,10 @@ from openai.types.responses import (
 )
 from openai.types.responses.response_output_item import ImageGenerationCall
 
-from agent import b64
-from agent.billing import ImageCost, SessionBill, bill_turn, estimate_turn
-from agent.budgets import BudgetState, check_budgets
+from agent.billing.bills import ImageCost, SessionBill, bill_turn, estimate_turn
+from agent.billing.budgets import BudgetState, check_budgets
+from agent.billing.pricing import PriceBook
+from agent.billing.usage import ResponseUsage, image_usage_from_payload, text_usage_from_payload
 from agent.config import Profile, Settings
 from agent.errors import (
     AtelierError,
@@ -46,7 +47,15 @@ from agent.errors import (
     UpstreamError,
     mapped_errors,
 )
-from agent.events import (
+from agent.images import b64
+from agent.images.uploads import Attachment
+from agent.prompts import PromptBook
+from agent.session_settings import SessionSettings
+from agent.store.db import Store
+from agent.store.export import export_session
+from agent.store.imagefiles import read_image_bytes, save_b64_image, thumbnail
+from agent.store.records import ImageRecord, SessionRecord, TurnBill, TurnRecord, TurnStatus
+from agent.turn.events import (
     AgentEvent,
     BudgetWarning,
     ImageCallStarted,
@@ -58,18 +67,9 @@ from agent.events import (
     TurnFailed,
     TurnStarted,
 )
-from agent.export import export_session
-from agent.imagefiles import read_image_bytes, save_b64_image, thumbnail
-from agent.pricing import PriceBook
-from agent.prompts import PromptBook
-from agent.records import ImageRecord, SessionRecord, TurnBill, TurnRecord, TurnStatus
-from agent.requests import TargetImage, build_request
-from agent.retry import RetryPolicy
-from agent.session_settings import SessionSettings
-from agent.sse import iter_events
-from agent.store import Store
-from agent.uploads import Attachment
-from agent.usage import ResponseUsage, image_usage_from_payload, text_usage_from_payload
+from agent.turn.requests import TargetImage, build_request
+from agent.turn.retry import RetryPolicy
+from agent.turn.sse import iter_events
 
 MAX_IMAGES_PER_TURN: dict[str, int] = {"studio": 4, "brainstorm": 4, "support": 1}
 """The most images one turn of a profile is budgeted for (the model makes at most 4)."""

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
-from agent.b64 import b64decode
+from agent.images.b64 import b64decode
 
 # Pillow format name -> (our format name, file extension)
 _FORMATS: dict[str, tuple[str, str]] = {

@@ -1,6 +1,6 @@
 """The image price calculator behind ``atelier price``: what one image costs, and why.
 
-It computes tokens the way OpenAI's calculator does (``agent.imagespec``) and prices them
+It computes tokens the way OpenAI's calculator does (``agent.images.spec``) and prices them
 with the same price book billing uses, naming whose price it is.
 """
 
@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from agent.bill_format import format_rate, format_usd
-from agent.billing import image_tokens_for, token_cost
-from agent.imagespec import PARTIAL_IMAGE_TOKENS, SpecError
-from agent.pricing import UNKNOWN_OWNER, PriceBook
+from agent.billing.bills import image_tokens_for, token_cost
+from agent.billing.format import format_rate, format_usd
+from agent.billing.pricing import UNKNOWN_OWNER, PriceBook
+from agent.images.spec import PARTIAL_IMAGE_TOKENS, SpecError
 
 QUOTE_PLACES = 5
 """Decimal places a quote shows at least (enough for every per-image price to be exact)."""

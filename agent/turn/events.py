@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from agent.billing.usage import ResponseUsage
 from agent.errors import AtelierError
-from agent.records import ImageRecord, TurnBill
-from agent.usage import ResponseUsage
+from agent.store.records import ImageRecord, TurnBill
 
 
 @dataclass(frozen=True)

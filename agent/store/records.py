@@ -12,7 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-from agent.usage import ResponseUsage
+from agent.billing.usage import ResponseUsage
 
 TurnStatus = Literal["ok", "failed", "cancelled", "refused"]
 LineKind = Literal[

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from agent.bill_format import format_usd
+from agent.billing.format import format_usd
 from agent.config import Profile, Settings
 from agent.errors import BudgetExceeded
 

@@ -17,7 +17,9 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import NamedTuple
 
-from agent.imagespec import (
+from agent.billing.pricing import UNKNOWN_OWNER, ModelRates, PriceBook
+from agent.billing.usage import ResponseUsage
+from agent.images.spec import (
     PARTIAL_IMAGE_TOKENS,
     SpecError,
     image_model,
@@ -25,9 +27,7 @@ from agent.imagespec import (
     validate_size,
     worst_case_quality,
 )
-from agent.pricing import UNKNOWN_OWNER, ModelRates, PriceBook
-from agent.records import CostLine, LineKind, TurnBill, TurnRecord, TurnStatus
-from agent.usage import ResponseUsage
+from agent.store.records import CostLine, LineKind, TurnBill, TurnRecord, TurnStatus
 
 ESTIMATE_TEXT_OUTPUT_TOKENS = 8_000
 """Output allowance (visible text plus reasoning) a turn estimate assumes for the mainline."""

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from agent.config import Settings
 
 if TYPE_CHECKING:
-    from agent.provider_prices import ProviderPrices
+    from agent.billing.provider_prices import ProviderPrices
 
 OPENAI_OWNER = "OpenAI list price"
 UNKNOWN_OWNER = "unknown price"
@@ -193,7 +193,7 @@ class PriceBook:
     def load(cls, settings: Settings) -> PriceBook:
         """Build the price book for these settings (reads the price file if configured)."""
         # Imported here: provider_prices builds ModelRates, so it imports this module.
-        from agent.provider_prices import load_price_file
+        from agent.billing.provider_prices import load_price_file
 
         provider = None
         if settings.prices_file is not None:

@@ -1,4 +1,4 @@
-"""The store's schema as numbered migrations (applied by ``agent.migrations``).
+"""The store's schema as numbered migrations (applied by ``agent.store.migrations``).
 
 Append new migrations at the end; never edit or reorder one that has shipped. Money columns
 are decimal strings (exact), datetimes are UTC ISO-8601 strings, booleans are 0/1.
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import aiosqlite
 
-from agent.migrations import MigrationList
+from agent.store.migrations import MigrationList
 
 MIGRATIONS = MigrationList()
 

@@ -24,9 +24,10 @@ from typing import Any, cast
 
 import aiosqlite
 
+from agent.billing.usage import ResponseUsage
 from agent.errors import NotFound
-from agent.migrations import apply_migrations
-from agent.records import (
+from agent.store.migrations import apply_migrations
+from agent.store.records import (
     CostLine,
     ImageRecord,
     LineKind,
@@ -35,9 +36,8 @@ from agent.records import (
     TurnRecord,
     TurnStatus,
 )
-from agent.schema import MIGRATIONS
-from agent.sqlite import connect
-from agent.usage import ResponseUsage
+from agent.store.schema import MIGRATIONS
+from agent.store.sqlite import connect
 
 MIGRATIONS_TABLE = "_store_migrations"
 

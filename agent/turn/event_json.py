@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent.bill_format import decimal_str as money
-from agent.bill_format import line_json
-from agent.events import (
+from agent.billing.format import decimal_str as money
+from agent.billing.format import line_json
+from agent.store.records import TurnBill
+from agent.turn.events import (
     AgentEvent,
     BudgetWarning,
     ImageCallStarted,
@@ -18,7 +19,6 @@ from agent.events import (
     TurnFailed,
     TurnStarted,
 )
-from agent.records import TurnBill
 
 
 def bill_json(bill: TurnBill) -> dict[str, Any]:

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from agent.billing import SessionBill
-from agent.records import CostLine, TurnRecord
+from agent.billing.bills import SessionBill
+from agent.store.records import CostLine, TurnRecord
 
 CSV_COLUMNS = (
     "session_id",

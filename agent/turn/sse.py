@@ -17,7 +17,7 @@ from typing import cast
 from openai._models import construct_type
 from openai.types.responses import ResponseStreamEvent
 
-from agent import b64
+from agent.images import b64
 
 BIG_EVENT_BYTES = 256 * 1024
 _BIG_FIELDS = ("partial_image_b64", "result")

@@ -1,0 +1,1 @@
+"""Billing: prices, provider price files, usage, bills, budgets and their formats."""

@@ -1,0 +1,1 @@
+"""Image rules: sizes and tool options, uploads, masks, previews and base64."""

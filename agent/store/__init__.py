@@ -1,0 +1,1 @@
+"""The store: records, migrations, the database and image files on disk."""

@@ -1,0 +1,1 @@
+"""The turn loop: requests, the model seam, stream reading, events and retries."""
