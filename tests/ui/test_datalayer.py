@@ -545,6 +545,7 @@ async def test_writes_wait_for_the_first_user_message(tmp_path: Path) -> None:
         user_env={},
         client_type="webapp",
         thread_id="t1",
+        user=User(identifier=SINGLE_USER_IDENTIFIER),
     )
     try:
         init_ws_context(session)

@@ -1,0 +1,66 @@
+"""``SQLiteDataLayer``: Chainlit's persistence on our own SQLite file.
+
+Chainlit's SQLAlchemy layer loses steps on SQLite and its default layer needs Postgres, so
+this is a ``BaseDataLayer`` on one aiosqlite connection, modelled on Chainlit's own
+``ChainlitDataLayer`` (same upsert rules, same cursor pagination), plus read-only sharing
+and ownership checks on every write. Element bytes go through the storage client (outside
+the lock); rows keep the object key and the URL is resolved on read.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+
+from chainlit.user import PersistedUser, User
+
+from ui.datalayer.core import dumps, loads, now_iso
+from ui.datalayer.sharing import Sharing
+
+
+class SQLiteDataLayer(Sharing):
+    """Chainlit data layer on SQLite (aiosqlite), with a storage client for element bytes."""
+
+    @staticmethod
+    def _user(row: sqlite3.Row) -> PersistedUser:
+        return PersistedUser(
+            id=row["id"],
+            identifier=row["identifier"],
+            display_name=row["display_name"],
+            createdAt=row["created_at"],
+            metadata=loads(row["metadata_json"], {}),
+        )
+
+    async def get_user(self, identifier: str) -> PersistedUser | None:
+        """The persisted user with this identifier, or None."""
+        async with self._read() as db:
+            row = await self._one(db, "SELECT * FROM cl_users WHERE identifier = ?", (identifier,))
+        return None if row is None else self._user(row)
+
+    async def create_user(self, user: User) -> PersistedUser | None:
+        """Create the user, or update the metadata of the one with the same identifier."""
+        async with self._write() as db:
+            await db.execute(
+                """
+                INSERT INTO cl_users (id, identifier, display_name, metadata_json, created_at)
+                VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT (identifier) DO UPDATE SET
+                    metadata_json = excluded.metadata_json,
+                    display_name = COALESCE(excluded.display_name, cl_users.display_name)
+                """,
+                (
+                    str(uuid.uuid4()),
+                    user.identifier,
+                    user.display_name,
+                    dumps(user.metadata or {}),
+                    now_iso(),
+                ),
+            )
+            row = await self._one(
+                db, "SELECT * FROM cl_users WHERE identifier = ?", (user.identifier,)
+            )
+        return None if row is None else self._user(row)
+
+    async def build_debug_url(self) -> str:
+        """No external debugger: empty, as Chainlit's own layer returns."""
+        return ""
