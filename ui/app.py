@@ -11,18 +11,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
+import sys
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
 import chainlit as cl
+from chainlit.config import config as chainlit_config
 from chainlit.server import app as chainlit_app
-from chainlit.session import ws_sessions_id
+from chainlit.server import sio as chainlit_sio
 from chainlit.types import ThreadDict
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.responses import Response
 
 from agent.config import Profile, Settings
 from agent.errors import InvalidSettings, NotFound, UploadRejected
@@ -33,15 +35,18 @@ from agent.runtime import Atelier
 from agent.session_settings import SessionSettings
 from agent.turn.session import Session
 from ui import actions
-from ui.auth import auth_enabled, ensure_auth_secret, load_users
+from ui.auth import auth_enabled, ensure_auth_secret, load_users, private_files
 from ui.chat_settings import build_widgets, changes_from
 from ui.commands import COMMANDS, command_of
 from ui.datalayer import SQLiteDataLayer
-from ui.markup import inert
+from ui.markup import inert, inert_thread
 from ui.money import usd_short
 from ui.profiles import CARDS, chat_profiles, profile_for
 from ui.render import TurnRenderer, bill_action, image_actions
-from ui.storage import SINGLE_USER_IDENTIFIER, LocalStorageClient, install_file_route
+from ui.routes import HttpSurface
+from ui.sessions import end_sessions, token_metadata
+from ui.storage import SINGLE_USER_IDENTIFIER, LocalStorageClient, token_from
+from ui.websec import WebSettings, is_loopback_host
 
 logger = logging.getLogger("atelier.ui")
 
@@ -52,7 +57,6 @@ PENDING = "atelier_pending_settings"
 TARGET = "atelier_target_image"
 
 MASK_WORD = re.compile(r"\bmask\b", re.IGNORECASE)
-THREAD_KEY = re.compile(r"^threads/([^/]+)/")
 
 
 class _Process:
@@ -64,6 +68,8 @@ class _Process:
 
     def __init__(self) -> None:
         self.settings = Settings()
+        self.web = WebSettings()
+        self.surface: HttpSurface | None = None
         self.atelier: Atelier | None = None
         self.storage: LocalStorageClient | None = None
         self.probe: LagProbe | None = None
@@ -120,59 +126,6 @@ def _data_layer() -> SQLiteDataLayer:
     return _layer()
 
 
-async def _may_read(identifier: str, object_key: str) -> bool:
-    """Element files are readable by their thread's author, and by anyone it was shared with."""
-    match = THREAD_KEY.match(object_key)
-    if match is None:
-        return False
-    thread_id = match.group(1)
-    author = await _layer().get_thread_author(thread_id)
-    return (bool(author) and author == identifier) or await _layer().is_shared(thread_id)
-
-
-async def _metrics(request: Request) -> Response:
-    """Loop lag, memory and live sessions, for the perf benchmark and operators."""
-    probe = _proc().probe
-    snapshot: dict[str, Any] = probe.snapshot() if probe is not None else {}
-    return JSONResponse(
-        {
-            "loop_lag_max_ms": snapshot.get("max_ms"),
-            "loop_lag_p99_ms": snapshot.get("p99_ms"),
-            "lag_samples": snapshot.get("samples"),
-            "rss_mb": snapshot.get("rss_mb"),
-            "peak_rss_mb": snapshot.get("peak_rss_mb"),
-            "sessions": len(ws_sessions_id),
-        }
-    )
-
-
-async def _metrics_reset(request: Request) -> Response:
-    """Forget lag samples so far (the benchmark's measured phase starts here); loopback only."""
-    if request.client is None or request.client.host not in ("127.0.0.1", "::1"):
-        return JSONResponse({"detail": "only from this machine"}, status_code=403)
-    probe = _proc().probe
-    if probe is not None:
-        probe.reset()
-    return JSONResponse({"reset": probe is not None})
-
-
-async def _copilot_token(request: Request) -> Response:
-    """A Copilot widget token for the single local user (only when logins are off).
-
-    With logins on, the embedding site mints the token itself (a JWT signed with
-    CHAINLIT_AUTH_SECRET) and passes it as ``accessToken`` to mountChainlitWidget.
-    """
-    if auth_enabled(_proc().settings):
-        return JSONResponse(
-            {"detail": "Logins are on: mint the widget token on your own server."},
-            status_code=404,
-        )
-    from chainlit.auth import create_jwt
-
-    token = create_jwt(cl.User(identifier=SINGLE_USER_IDENTIFIER, display_name="You"))
-    return JSONResponse({"token": token}, headers={"Cache-Control": "no-store"})
-
-
 @cl.on_app_startup
 async def _startup() -> None:
     proc = _proc()
@@ -180,15 +133,8 @@ async def _startup() -> None:
     proc.atelier = await Atelier.open(proc.settings)
     proc.probe = LagProbe(proc.settings.lag_probe_interval_ms)
     proc.probe.start()
-    install_file_route(chainlit_app, _storage(), _may_read)
-    # Chainlit's catch-all GET would shadow these: they go to the front of the router.
-    chainlit_app.router.routes.insert(0, Route("/atelier/metrics", _metrics, methods=["GET"]))
-    chainlit_app.router.routes.insert(
-        0, Route("/atelier/metrics/reset", _metrics_reset, methods=["POST"])
-    )
-    chainlit_app.router.routes.insert(
-        0, Route("/atelier/copilot-token", _copilot_token, methods=["GET"])
-    )
+    await asyncio.to_thread(private_files, proc.settings.data_dir)
+    _surface().install_routes(chainlit_app)
 
 
 @cl.on_app_shutdown
@@ -203,17 +149,55 @@ async def _shutdown() -> None:
 
 # --------------------------------------------------------------------------- who is there
 
+# Databases, secrets and files the server writes are readable by its own user only.
+os.umask(0o077)
 # Chainlit needs CHAINLIT_AUTH_SECRET for any login: made once into the data dir if unset.
 ensure_auth_secret(_proc().settings, _proc().settings.data_dir)
+_logins_on = auth_enabled(_proc().settings)
+_users = load_users(_proc().settings)
 
-if auth_enabled(_proc().settings):
-    _users = load_users(_proc().settings)
+if not _logins_on and not (
+    is_loopback_host(chainlit_config.run.host) or _proc().web.allow_remote_single_user
+):
+    print(
+        f"Atelier refuses to start: single-user mode (no ATELIER_USERS or ATELIER_USERS_FILE) "
+        f"on {chainlit_config.run.host}, a non-loopback address, would give everyone who can "
+        "reach this port the owner's chats, images and budget. Set ATELIER_USERS to turn "
+        "logins on, listen on 127.0.0.1, or set ATELIER_ALLOW_REMOTE_SINGLE_USER=true if "
+        "that is what you want.",
+        file=sys.stderr,
+    )
+    raise SystemExit(2)
+
+
+def _surface() -> HttpSurface:
+    proc = _proc()
+    if proc.surface is None:
+        proc.surface = HttpSurface(
+            proc.web,
+            _layer(),
+            _storage(),
+            lambda: _proc().probe,
+            logins_on=_logins_on,
+            usernames=_users.usernames if _users is not None else frozenset(),
+        )
+    return proc.surface
+
+
+_surface().install_middlewares(chainlit_app, chainlit_sio, chainlit_config.project.allow_origins)
+
+if _users is not None:
 
     @cl.password_auth_callback
     async def _password(username: str, password: str) -> cl.User | None:
         # PBKDF2 is deliberately slow: keep it off the event loop.
         if _users is not None and await asyncio.to_thread(_users.verify, username, password):
-            return cl.User(identifier=username, display_name=username)
+            version = await _layer().token_version(username)
+            return cl.User(
+                identifier=username,
+                display_name=username,
+                metadata=token_metadata("password", version),
+            )
         return None
 
 else:
@@ -222,13 +206,30 @@ else:
     async def _single_user(headers: Any) -> cl.User | None:
         # Single-user mode: everyone who can reach the server is the one local user, so
         # threads, history and resume work without a login page.
-        return cl.User(identifier=SINGLE_USER_IDENTIFIER, display_name="You")
+        version = await _layer().token_version(SINGLE_USER_IDENTIFIER)
+        return cl.User(
+            identifier=SINGLE_USER_IDENTIFIER,
+            display_name="You",
+            metadata=token_metadata("local", version),
+        )
+
+
+@cl.on_logout
+async def _logout(request: Request, response: Response) -> dict[str, bool]:
+    """Signing out ends every session of that user, not just this browser's cookie."""
+    await end_sessions(_layer(), token_from(request))
+    return {"success": True}
 
 
 @cl.on_shared_thread_view
 async def _shared_view(thread: ThreadDict, viewer: cl.User | None) -> bool:
-    """A thread the author shared is readable (read-only) by any signed-in viewer."""
+    """A thread the author shared is readable (read-only) by any signed-in viewer.
+
+    What its users typed is shown as text to viewers: Markdown in it stays inert.
+    """
     is_shared = await _layer().is_shared(thread["id"])
+    if is_shared and viewer is not None:
+        inert_thread(thread)
     return bool(is_shared) and viewer is not None
 
 
@@ -414,6 +415,36 @@ def _session_has_images() -> bool:
     return session is not None and session.latest_image_id is not None
 
 
+def _max_files() -> int:
+    upload = chainlit_config.features.spontaneous_file_upload
+    return upload.max_files if upload is not None and upload.max_files else 4
+
+
+async def _discard_uploads(message: cl.Message) -> None:
+    """Refused uploads leave no trace: not in the chat, the data layer, storage or .files."""
+    elements = list(message.elements)
+    await _layer().discard_elements(el.id for el in elements)
+    files = cl.context.session.files
+    paths = [Path(str(el.path)) for el in elements if getattr(el, "path", None)]
+    for element in elements:
+        files.pop(element.id, None)
+        await cl.context.emitter.emit("remove_element", {"id": element.id})
+    await asyncio.to_thread(_unlink_all, paths)
+
+
+def _unlink_all(paths: list[Path]) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)
+
+
+async def _refuse_upload(message: cl.Message, reason: str) -> None:
+    await _discard_uploads(message)
+    await cl.Message(
+        content=f"**Upload not accepted.** {reason}\n\n"
+        "Your message was not sent; fix the file and send again."
+    ).send()
+
+
 @cl.on_message
 async def _on_message(message: cl.Message) -> None:
     text = message.content or ""
@@ -421,13 +452,14 @@ async def _on_message(message: cl.Message) -> None:
     if command is not None:
         await _run_command(command)
         return
+    count, limit = sum(1 for el in message.elements if getattr(el, "path", None)), _max_files()
+    if count > limit:
+        await _refuse_upload(message, f"At most {limit} images per message; this one had {count}.")
+        return
     try:
         attachments, mask = await _read_uploads(message)
     except UploadRejected as error:
-        await cl.Message(
-            content=f"**Upload not accepted.** {error.user_message}\n\n"
-            "Your message was not sent; fix the file and send again."
-        ).send()
+        await _refuse_upload(message, error.user_message)
         return
     session = await _ensure_session(text)
     target = cl.user_session.get(TARGET)

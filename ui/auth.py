@@ -216,6 +216,29 @@ def _secret_from_file(path: Path) -> str:
     return secret
 
 
+PRIVATE_SUFFIXES = (".db", ".db-wal", ".db-shm", ".db-journal")
+
+
+def private_files(data_dir: Path) -> list[Path]:
+    """Make the data dir's databases and secrets readable by their owner only (0600).
+
+    The server sets its umask to 077, so what it creates is private already; this fixes
+    files an older version (or another tool) created 0644. Returns the files changed.
+    """
+    changed: list[Path] = []
+    root = Path(data_dir)
+    if not root.is_dir():
+        return changed
+    for path in root.iterdir():
+        private = path.name == AUTH_SECRET_FILE or path.name.endswith(PRIVATE_SUFFIXES)
+        if private and path.is_file() and path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+            changed.append(path)
+    if root.stat().st_mode & 0o077:
+        root.chmod(0o700)
+    return changed
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m ui.auth NAME``: print a ``NAME:pbkdf2$...`` users-file line."""
     args = sys.argv[1:] if argv is None else argv

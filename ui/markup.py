@@ -2,14 +2,17 @@
 
 Prompts and revised prompts are typed by users (and, in shared threads, read by others); a
 ``![](https://...)`` in one would load a remote image in every reader's browser, and a
-``[link](...)`` would look like ours. Every character Markdown gives meaning to is escaped.
+``[link](...)`` (a ``javascript:`` one included) would look like ours. Every character
+Markdown gives meaning to is escaped, ``:`` and ``@`` too, so bare URLs and addresses do
+not become autolinks.
 """
 
 from __future__ import annotations
 
 import re
+from typing import Any
 
-_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~&])")
+_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~&:@])")
 
 
 def inert(text: str, limit: int | None = None) -> str:
@@ -18,3 +21,16 @@ def inert(text: str, limit: int | None = None) -> str:
     if limit is not None and len(flat) > limit:
         flat = flat[: limit - 1] + "…"
     return _SPECIAL.sub(r"\\\1", flat)
+
+
+def inert_block(text: str) -> str:
+    """``text`` with its lines kept (as hard breaks) and Markdown escaped on each."""
+    lines = [_SPECIAL.sub(r"\\\1", " ".join(line.split())) for line in text.splitlines()]
+    return "  \n".join(lines)
+
+
+def inert_thread(thread: Any) -> None:
+    """Escape, in place, what users typed in a thread (their messages) before others see it."""
+    for step in thread.get("steps") or []:
+        if step.get("type") == "user_message" and isinstance(step.get("output"), str):
+            step["output"] = inert_block(step["output"])

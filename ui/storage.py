@@ -207,6 +207,11 @@ def _login_required() -> bool:
     return bool(require_login())  # type: ignore[no-untyped-call]
 
 
+def token_from(request: Request) -> str | None:
+    """The Chainlit session token a request carries (auth cookie or Bearer header)."""
+    return _token_from(request)
+
+
 def _token_from(request: Request) -> str | None:
     from chainlit.auth.cookie import get_token_from_cookies
 
@@ -249,8 +254,12 @@ def install_file_route(
     app: FastAPI,
     storage: LocalStorageClient,
     authorize: Callable[[str, str], Awaitable[bool]],
+    identify: Callable[[Request], Awaitable[str | None]] | None = None,
 ) -> None:
     """Serve ``storage`` at ``{url_prefix}/{object_key}`` to callers ``authorize`` admits.
+
+    ``identify`` names the caller (default ``current_identifier``; the app passes one that
+    also refuses ended sessions).
 
     The route goes to the front of the router so Chainlit's catch-all GET cannot shadow it.
     No valid session: 401. Not authorized, malformed or missing key: 404 (existence is not
@@ -258,7 +267,9 @@ def install_file_route(
     """
 
     async def serve_file(request: Request) -> Response:
-        identifier = current_identifier(request)
+        identifier = (
+            await identify(request) if identify is not None else current_identifier(request)
+        )
         if identifier is None:
             return JSONResponse({"detail": "Not authenticated"}, status_code=401)
         object_key = str(request.path_params["object_key"])

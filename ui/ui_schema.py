@@ -133,3 +133,16 @@ async def m001_chainlit_tables(db: aiosqlite.Connection) -> None:
 async def m002_index_step_sequence(db: aiosqlite.Connection) -> None:
     """Each step insert reads MAX(seq): an index keeps that O(log n) as history grows."""
     await db.execute("CREATE INDEX cl_steps_by_seq ON cl_steps (seq)")
+
+
+@UI_MIGRATIONS.register
+async def m003_token_versions(db: aiosqlite.Connection) -> None:
+    """Each user's sign-in token version: raising it (sign-out) ends every older token."""
+    await db.execute(
+        """
+        CREATE TABLE cl_token_versions (
+            identifier TEXT PRIMARY KEY,
+            version INTEGER NOT NULL DEFAULT 0
+        )
+        """
+    )

@@ -85,6 +85,7 @@ async def test_schema_is_migrated_lazily_in_wal_mode(tmp_path: Path) -> None:
     assert rows(db_path, "SELECT name FROM _ui_migrations ORDER BY name") == [
         ("m001_chainlit_tables",),
         ("m002_index_step_sequence",),
+        ("m003_token_versions",),
     ]
 
 

@@ -132,6 +132,8 @@ class Core(BaseDataLayer):
         self._db: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
         self._closed = False
+        self._discarded: set[str] = set()
+        """Element ids refused after upload: a late write of one is dropped."""
 
     # ------------------------------------------------------------------ connection
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -53,7 +54,7 @@ class Elements(Core):
         Refused (and logged) when the writer does not own the element's thread, or the
         element or its step belongs to another thread; nothing is stored then.
         """
-        if not element.for_id:
+        if not element.for_id or element.id in self._discarded:
             return
         writer = current_writer()
         try:
@@ -76,6 +77,8 @@ class Elements(Core):
         try:
             async with self._write() as db:
                 await self._check_element(db, writer, element)  # again, inside the transaction
+                if element.id in self._discarded:
+                    raise WriteRefused(f"element {element.id} was discarded")
                 await self._upsert_element(db, element, key, writer)
         except WriteRefused as error:
             self._refused(error, writer)
@@ -195,3 +198,10 @@ class Elements(Core):
             self._refused(error, writer)
             return
         await self._delete_files(row["object_key"] for row in rows)
+
+    async def discard_elements(self, element_ids: Iterable[str]) -> None:
+        """Forget refused uploads: their rows and stored files go, a late write is dropped."""
+        ids = [element_id for element_id in element_ids if element_id]
+        self._discarded.update(ids)
+        for element_id in ids:
+            await self.delete_element(element_id)

@@ -61,6 +61,29 @@ class SQLiteDataLayer(Sharing):
             )
         return None if row is None else self._user(row)
 
+    async def token_version(self, identifier: str) -> int:
+        """The user's current sign-in token version (0 if never raised)."""
+        async with self._read() as db:
+            row = await self._one(
+                db, "SELECT version FROM cl_token_versions WHERE identifier = ?", (identifier,)
+            )
+        return 0 if row is None else int(row["version"])
+
+    async def bump_token_version(self, identifier: str) -> int:
+        """Raise the user's token version (sign-out): every older token stops working."""
+        async with self._write() as db:
+            await db.execute(
+                """
+                INSERT INTO cl_token_versions (identifier, version) VALUES (?, 1)
+                ON CONFLICT (identifier) DO UPDATE SET version = cl_token_versions.version + 1
+                """,
+                (identifier,),
+            )
+            row = await self._one(
+                db, "SELECT version FROM cl_token_versions WHERE identifier = ?", (identifier,)
+            )
+        return 0 if row is None else int(row["version"])
+
     async def build_debug_url(self) -> str:
         """No external debugger: empty, as Chainlit's own layer returns."""
         return ""
