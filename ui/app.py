@@ -225,7 +225,7 @@ async def _logout(request: Request, response: Response) -> dict[str, bool]:
 async def _shared_view(thread: ThreadDict, viewer: cl.User | None) -> bool:
     """A thread the author shared is readable (read-only) by any signed-in viewer.
 
-    What its users typed is shown as text to viewers: Markdown in it stays inert.
+    What its users typed is shown to viewers as text: Markdown in it stays inert.
     """
     is_shared = await _layer().is_shared(thread["id"])
     if is_shared and viewer is not None:

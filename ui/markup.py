@@ -30,7 +30,11 @@ def inert_block(text: str) -> str:
 
 
 def inert_thread(thread: Any) -> None:
-    """Escape, in place, what users typed in a thread (their messages) before others see it."""
+    """Escape, in place, what users typed in a thread (their messages) for the share view.
+
+    Chainlit's share page renders user messages as Markdown even with
+    ``user_message_markdown = false``: escaped, they read exactly as typed.
+    """
     for step in thread.get("steps") or []:
         if step.get("type") == "user_message" and isinstance(step.get("output"), str):
             step["output"] = inert_block(step["output"])
