@@ -60,6 +60,9 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
             )
             assert shared.status_code == 200, shared.text
             await open_socket(bob)
+            # Bob chats too: his session's writes now reach the data layer at once.
+            mark = await bob.send("hello")
+            await bob.message("This turn $", since=mark)
             yield World(harness, server, alice, bob, thread_id, data_dir)
         finally:
             await alice.close()
@@ -94,6 +97,10 @@ async def test_element_routes_cannot_change_another_users_thread(world: World) -
         "/project/element",
         json={"element": {**replace, "type": "custom"}, "sessionId": bob.session_id},
     )
+    # Chainlit stores elements in background tasks: a whole turn of Bob's later, through
+    # the same (first-come first-served) data-layer lock, they have landed or been refused.
+    mark = await bob.send("again")
+    await bob.message("This turn $", since=mark)
     after = await world.alices_thread()
     assert [(e["id"], e["type"], e["url"]) for e in after["elements"]] == [
         (e["id"], e["type"], e["url"]) for e in before["elements"]
