@@ -13,6 +13,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI, HTTPException
 from starlette.requests import Request
@@ -40,6 +41,8 @@ from ui.websec import (
     WebSettings,
     WriterMiddleware,
     from_this_machine,
+    headers_of,
+    own_origin,
     restrict_socket_origins,
 )
 
@@ -184,6 +187,8 @@ class HttpSurface:
         # Inside Chainlit's GZip, so the CSP sees (and hashes) the page uncompressed.
         _insert_after_gzip(app, SecurityHeaders, frame_ancestors=self.web.frame_ancestors)
         app.add_middleware(WriterMiddleware, identify=self.identify_scope)
+        if not self.logins_on:
+            app.add_middleware(StudioNotVisitor, identify=self.identify_scope)
         app.add_middleware(AdminOnly, is_admin=self.is_admin)
         app.add_middleware(
             LoginGuard,
@@ -210,6 +215,32 @@ class AdminOnly:
         ):
             await JSONResponse(_NOT_FOUND, status_code=404)(scope, receive, send)
             return
+        await self.app(scope, receive, send)
+
+
+class StudioNotVisitor:
+    """Single-user mode: the studio never runs as a widget visitor.
+
+    Chainlit keeps one auth cookie per origin, so a browser that opened the widget page
+    on the studio's own origin holds a visitor's cookie. When the studio's pages (anything
+    but /public/ pages) ask who is signed in with it, they get 401 and sign in as the local
+    user again, instead of showing the owner an empty history.
+    """
+
+    def __init__(self, app: ASGIApp, identify: Callable[[Scope], Any]) -> None:
+        self.app = app
+        self.identify = identify
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET" and scope["path"] == "/user":
+            referer = urlsplit(headers_of(scope).get("referer", ""))
+            from_studio = f"{referer.scheme}://{referer.netloc}" == own_origin(scope) and not (
+                referer.path.startswith("/public/")
+            )
+            identifier = await self.identify(scope) if from_studio else None
+            if identifier is not None and identifier.startswith(WIDGET_PREFIX):
+                await JSONResponse({"detail": "Sign in"}, status_code=401)(scope, receive, send)
+                return
         await self.app(scope, receive, send)
 
 
