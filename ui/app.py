@@ -46,7 +46,8 @@ from ui.render import TurnRenderer, bill_action, image_actions
 from ui.routes import HttpSurface
 from ui.sessions import end_sessions, token_metadata
 from ui.storage import SINGLE_USER_IDENTIFIER, LocalStorageClient, token_from
-from ui.websec import WebSettings, is_loopback_host
+from ui.upload_guard import file_count, max_files, refuse_upload
+from ui.websec import WebSettings, remote_single_user_refusal
 
 logger = logging.getLogger("atelier.ui")
 
@@ -156,17 +157,8 @@ ensure_auth_secret(_proc().settings, _proc().settings.data_dir)
 _logins_on = auth_enabled(_proc().settings)
 _users = load_users(_proc().settings)
 
-if not _logins_on and not (
-    is_loopback_host(chainlit_config.run.host) or _proc().web.allow_remote_single_user
-):
-    print(
-        f"Atelier refuses to start: single-user mode (no ATELIER_USERS or ATELIER_USERS_FILE) "
-        f"on {chainlit_config.run.host}, a non-loopback address, would give everyone who can "
-        "reach this port the owner's chats, images and budget. Set ATELIER_USERS to turn "
-        "logins on, listen on 127.0.0.1, or set ATELIER_ALLOW_REMOTE_SINGLE_USER=true if "
-        "that is what you want.",
-        file=sys.stderr,
-    )
+if refusal := remote_single_user_refusal(chainlit_config.run.host, _logins_on, _proc().web):
+    print(refusal, file=sys.stderr)
     raise SystemExit(2)
 
 
@@ -415,36 +407,6 @@ def _session_has_images() -> bool:
     return session is not None and session.latest_image_id is not None
 
 
-def _max_files() -> int:
-    upload = chainlit_config.features.spontaneous_file_upload
-    return upload.max_files if upload is not None and upload.max_files else 4
-
-
-async def _discard_uploads(message: cl.Message) -> None:
-    """Refused uploads leave no trace: not in the chat, the data layer, storage or .files."""
-    elements = list(message.elements)
-    await _layer().discard_elements(el.id for el in elements)
-    files = cl.context.session.files
-    paths = [Path(str(el.path)) for el in elements if getattr(el, "path", None)]
-    for element in elements:
-        files.pop(element.id, None)
-        await cl.context.emitter.emit("remove_element", {"id": element.id})
-    await asyncio.to_thread(_unlink_all, paths)
-
-
-def _unlink_all(paths: list[Path]) -> None:
-    for path in paths:
-        path.unlink(missing_ok=True)
-
-
-async def _refuse_upload(message: cl.Message, reason: str) -> None:
-    await _discard_uploads(message)
-    await cl.Message(
-        content=f"**Upload not accepted.** {reason}\n\n"
-        "Your message was not sent; fix the file and send again."
-    ).send()
-
-
 @cl.on_message
 async def _on_message(message: cl.Message) -> None:
     text = message.content or ""
@@ -452,14 +414,15 @@ async def _on_message(message: cl.Message) -> None:
     if command is not None:
         await _run_command(command)
         return
-    count, limit = sum(1 for el in message.elements if getattr(el, "path", None)), _max_files()
+    count, limit = file_count(message), max_files()
     if count > limit:
-        await _refuse_upload(message, f"At most {limit} images per message; this one had {count}.")
+        reason = f"At most {limit} images per message; this one had {count}."
+        await refuse_upload(message, reason, _layer())
         return
     try:
         attachments, mask = await _read_uploads(message)
     except UploadRejected as error:
-        await _refuse_upload(message, error.user_message)
+        await refuse_upload(message, error.user_message, _layer())
         return
     session = await _ensure_session(text)
     target = cl.user_session.get(TARGET)

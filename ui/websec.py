@@ -67,6 +67,18 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
+def remote_single_user_refusal(host: str, logins_on: bool, web: WebSettings) -> str | None:
+    """Why the server must not start (single-user mode on a non-loopback host), or None."""
+    if logins_on or is_loopback_host(host) or web.allow_remote_single_user:
+        return None
+    return (
+        f"Atelier refuses to start: single-user mode (no ATELIER_USERS or ATELIER_USERS_FILE) "
+        f"on {host}, a non-loopback address, would give everyone who can reach this port the "
+        "owner's chats, images and budget. Set ATELIER_USERS to turn logins on, listen on "
+        "127.0.0.1, or set ATELIER_ALLOW_REMOTE_SINGLE_USER=true if that is what you want."
+    )
+
+
 def headers_of(scope: Scope) -> dict[str, str]:
     """The request's headers, lower-cased names (last one wins)."""
     return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
