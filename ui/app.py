@@ -32,11 +32,12 @@ from agent.ops.memory import tune_allocator
 from agent.runtime import Atelier
 from agent.session_settings import SessionSettings
 from agent.turn.session import Session
-from ui import actions
+from ui import actions, lineage, select_area
 from ui.auth import auth_enabled, ensure_auth_secret, load_users
 from ui.chat_settings import build_widgets, changes_from
 from ui.commands import COMMANDS, command_of
 from ui.datalayer import SQLiteDataLayer
+from ui.image_route import install_image_route
 from ui.markup import inert
 from ui.money import usd_short
 from ui.profiles import CARDS, chat_profiles, profile_for
@@ -181,6 +182,10 @@ async def _startup() -> None:
     proc.probe = LagProbe(proc.settings.lag_probe_interval_ms)
     proc.probe.start()
     install_file_route(chainlit_app, _storage(), _may_read)
+    # Select area and the lineage tree load images here (the thread's readers only).
+    install_image_route(
+        chainlit_app, _atelier, lambda who, thread_id: _may_read(who, f"threads/{thread_id}/")
+    )
     # Chainlit's catch-all GET would shadow these: they go to the front of the router.
     chainlit_app.router.routes.insert(0, Route("/atelier/metrics", _metrics, methods=["GET"]))
     chainlit_app.router.routes.insert(
@@ -512,6 +517,34 @@ async def _lineage(action: cl.Action) -> None:
     image = await actions.owned_image(session, action.payload)
     if session is not None and image is not None:
         await actions.show_lineage(session, image)
+
+
+# --------------------------------------------------------------------------- select area, tree
+
+
+@cl.action_callback("select_area")
+async def _select_area(action: cl.Action) -> None:
+    image = await actions.owned_image(_session(), action.payload)
+    if image is not None:
+        await select_area.open_painter(image)
+
+
+@cl.action_callback(select_area.APPLY)
+async def _select_area_apply(action: cl.Action) -> dict[str, Any]:
+    """Called by MaskPainter.jsx; answers it with ok, or the reason it was not sent."""
+    session = _session()
+    edit = await select_area.accept(session, action.payload)
+    if isinstance(edit, str) or session is None:
+        return {"ok": False, "error": edit if isinstance(edit, str) else "No chat yet."}
+    _start_task(select_area.run_masked_edit(session, edit))
+    return {"ok": True}
+
+
+@cl.action_callback(lineage.COMPARE)
+async def _compare(action: cl.Action) -> dict[str, Any]:
+    """Called by LineageTree.jsx with two image ids."""
+    error = await lineage.send_compare(_session(), action.payload)
+    return {"ok": error is None, "error": error}
 
 
 @cl.action_callback("bill")
