@@ -61,7 +61,7 @@ def painter_props(image: ImageRecord) -> dict[str, Any]:
 async def open_painter(image: ImageRecord) -> None:
     """Show the painter under a short explanation."""
     await cl.Message(
-        content=f"🖌️ **Select area** on `{image.short_id}`: paint over what should change, "
+        content=f"**Select area** on `{image.short_id}`: paint over what should change, "
         "then describe the change. Everything you do not paint stays exactly as it is.",
         elements=[cl.CustomElement(name=PAINTER, props=painter_props(image), display="inline")],
         metadata={"atelier": "select_area", "image_id": image.id},
@@ -110,7 +110,7 @@ async def accept(session: Session | None, payload: dict[str, Any]) -> MaskedEdit
     except (UploadRejected, NotFound) as error:
         return error.user_message
     await cl.Message(
-        content=f"🖌️ Editing the painted area of `{edit.image.short_id}`: _{inert(edit.text, 300)}_",
+        content=f"Editing the painted area of `{edit.image.short_id}`: _{inert(edit.text, 300)}_",
         metadata={"atelier": "select_area_sent", "image_id": edit.image.id},
     ).send()
     return edit

@@ -191,6 +191,7 @@ async def test_select_area_changes_only_the_painted_region(
     await page.get_by_label("What should change in the painted area").fill(
         "Make this part much darker"
     )
+    await page.get_by_role("button", name="Edit this area").scroll_into_view_if_needed()
     await page.screenshot(path=str(output_dir / "select-area-painter.png"))
 
     sent: list[Request] = []
@@ -201,6 +202,9 @@ async def test_select_area_changes_only_the_painted_region(
     await expect(page.get_by_role("button", name="Select area")).to_have_count(
         2, timeout=TIMEOUT_MS
     )
+    await page.get_by_text("Editing the painted area").scroll_into_view_if_needed()
+    await page.screenshot(path=str(output_dir / "select-area-sent.png"))
+    await page.get_by_role("button", name="Select area").last.scroll_into_view_if_needed()
     await page.screenshot(path=str(output_dir / "select-area-result.png"))
 
     (first, _), (second, parent) = await asyncio.to_thread(images_in_order, data)

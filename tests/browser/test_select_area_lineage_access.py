@@ -89,7 +89,7 @@ async def test_only_the_owner_gets_the_images_and_the_actions(
             # Alice's painter opens for her own image.
             await alice.call_action({"name": "select_area", "payload": {"image_id": image_id}})
             painter = await alice.message("Select area")
-            assert painter["output"].startswith("🖌️")
+            assert painter["output"].startswith("**Select area** on")
 
             # Bob, with her image id: refused everywhere, and no turn starts.
             bills = sum(
