@@ -74,25 +74,28 @@ export default function MaskPainter() {
     ];
   };
   const down = (event) => {
-    if (busy || (event.pointerType === "mouse" && event.button !== 0)) return;
+    // One stroke at a time: a second finger does not start another.
+    if (busy || drawing.current || (event.pointerType === "mouse" && event.button !== 0)) return;
     event.preventDefault();
     try {
       canvasRef.current.setPointerCapture(event.pointerId);
     } catch (ignored) {
       // The pointer may already be gone (a very short tap): the stroke still counts.
     }
-    drawing.current = { size: brush, points: [toImage(event)] };
-    setStrokes((all) => [...all, drawing.current]);
+    // State updaters run later: they get the stroke itself, never the ref (which `up` clears).
+    const stroke = { size: brush, points: [toImage(event)], pointer: event.pointerId };
+    drawing.current = stroke;
+    setStrokes((all) => [...all, stroke]);
   };
   const move = (event) => {
-    if (!drawing.current) return;
+    if (!drawing.current || drawing.current.pointer !== event.pointerId) return;
     event.preventDefault();
-    const stroke = drawing.current;
-    drawing.current = { ...stroke, points: [...stroke.points, toImage(event)] };
-    setStrokes((all) => [...all.slice(0, -1), drawing.current]);
+    const stroke = { ...drawing.current, points: [...drawing.current.points, toImage(event)] };
+    drawing.current = stroke;
+    setStrokes((all) => [...all.slice(0, -1), stroke]);
   };
-  const up = () => {
-    drawing.current = null;
+  const up = (event) => {
+    if (drawing.current && drawing.current.pointer === event.pointerId) drawing.current = null;
   };
 
   const apply = async () => {
@@ -148,6 +151,7 @@ export default function MaskPainter() {
           onPointerMove={move}
           onPointerUp={up}
           onPointerCancel={up}
+          onLostPointerCapture={up}
           style={{
             position: "absolute",
             inset: 0,

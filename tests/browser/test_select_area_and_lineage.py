@@ -227,6 +227,11 @@ async def test_select_area_changes_only_the_painted_region(
     width, height = before.size
     assert box[2] <= width * 0.5 and box[3] <= height * 0.5, box
 
+    # Reopened, the thread shows the painter as sent (not a live one that would send again).
+    await page.goto(page.url)
+    await expect(page.get_by_test_id("mask-painter-sent")).to_be_visible(timeout=TIMEOUT_MS)
+    await expect(page.get_by_test_id("mask-canvas")).to_have_count(0)
+
 
 async def test_lineage_tree_branches_and_compares(
     studio: tuple[Page, Path], output_dir: Path
