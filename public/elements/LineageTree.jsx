@@ -35,7 +35,6 @@ function Node({ node, focused, picked, onPick, onRefine }) {
           alt={`Image ${node.shortId}`}
           width={72}
           height={72}
-          loading="lazy"
           style={{ width: 72, height: 72, objectFit: "cover", borderRadius: 6, flex: "none" }}
         />
         <div style={{ minWidth: 0, flex: 1, display: "flex", flexDirection: "column", gap: 4 }}>

@@ -49,6 +49,7 @@ export default function MaskPainter() {
   const [text, setText] = useState("");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState("");
+  const [ring, setRing] = useState(null); // the brush outline under the pointer, in CSS px
 
   useEffect(() => {
     const canvas = canvasRef.current;
@@ -87,7 +88,13 @@ export default function MaskPainter() {
     drawing.current = stroke;
     setStrokes((all) => [...all, stroke]);
   };
+  const showRing = (event) => {
+    const rect = canvasRef.current.getBoundingClientRect();
+    const size = (brush * rect.width) / width;
+    setRing({ left: event.clientX - rect.left - size / 2, top: event.clientY - rect.top - size / 2, size });
+  };
   const move = (event) => {
+    if (event.pointerType === "mouse") showRing(event);
     if (!drawing.current || drawing.current.pointer !== event.pointerId) return;
     event.preventDefault();
     const stroke = { ...drawing.current, points: [...drawing.current.points, toImage(event)] };
@@ -152,6 +159,7 @@ export default function MaskPainter() {
           onPointerUp={up}
           onPointerCancel={up}
           onLostPointerCapture={up}
+          onPointerLeave={() => setRing(null)}
           style={{
             position: "absolute",
             inset: 0,
@@ -162,6 +170,22 @@ export default function MaskPainter() {
             cursor: "crosshair",
           }}
         />
+        {ring ? (
+          <div
+            aria-hidden="true"
+            style={{
+              position: "absolute",
+              left: ring.left,
+              top: ring.top,
+              width: ring.size,
+              height: ring.size,
+              borderRadius: "50%",
+              border: "2px solid white",
+              boxShadow: "0 0 0 1px rgba(0,0,0,0.6)",
+              pointerEvents: "none",
+            }}
+          />
+        ) : null}
       </div>
       <div style={{ display: "flex", flexWrap: "wrap", gap: 8, alignItems: "center" }}>
         <label style={label}>

@@ -116,6 +116,15 @@ def images_in_order(data: Path) -> list[tuple[str, str | None]]:
     return [(str(row[0]), row[1]) for row in rows]
 
 
+async def loaded_width(image: Locator) -> int:
+    """The image's natural width once it has loaded (0 if it failed to load)."""
+    width = await image.evaluate(
+        "img => img.complete ? img.naturalWidth : new Promise(done => {"
+        " img.onload = () => done(img.naturalWidth); img.onerror = () => done(0); })"
+    )
+    return int(width)
+
+
 def origin_of(page: Page) -> str:
     """scheme://host:port of the page."""
     origin = re.match(r"https?://[^/]+", page.url)
@@ -177,8 +186,7 @@ async def test_select_area_changes_only_the_painted_region(
     canvas = page.get_by_test_id("mask-canvas")
     await expect(canvas).to_be_visible(timeout=TIMEOUT_MS)
     painted = page.get_by_role("img", name=re.compile("to paint on"))
-    await expect(painted).to_have_js_property("complete", True)
-    assert await painted.evaluate("img => img.naturalWidth") > 0
+    assert await loaded_width(painted) == 1024
     # A stray stroke by finger, undone; then the real one, by mouse, over the upper left.
     undo = page.get_by_role("button", name="Undo")
     await expect(undo).to_be_disabled()
@@ -266,10 +274,8 @@ async def test_lineage_tree_branches_and_compares(
         node = page.locator(f'[data-testid="lineage-node"][data-image-id="{child}"]')
         await expect(node).to_have_attribute("data-depth", "1")
         await expect(node.get_by_test_id("lineage-cost")).to_have_text(re.compile(r"^\$0\.\d{4}$"))
-    thumbs = page.get_by_role("img", name=re.compile(r"^Image "))
-    await expect(thumbs.first).to_have_js_property("complete", True)
-    for index in range(3):
-        assert await nodes.nth(index).locator("img").evaluate("img => img.naturalWidth") > 0
+    for index in range(3):  # thumbnails (256 px), through the guarded image route
+        assert await loaded_width(nodes.nth(index).locator("img")) == 256
     await page.screenshot(path=str(output_dir / "lineage-tree.png"))
 
     for child in (second[0], third[0]):
@@ -281,8 +287,7 @@ async def test_lineage_tree_branches_and_compares(
     await expect(two_up.locator("img")).to_have_count(2)
     for index in range(2):
         image = two_up.locator("img").nth(index)
-        await expect(image).to_have_js_property("complete", True)
-        assert await image.evaluate("img => img.naturalWidth") > 0
+        assert await loaded_width(image) == 1024
     await two_up.scroll_into_view_if_needed()
     await page.screenshot(path=str(output_dir / "compare-two-up.png"))
 
