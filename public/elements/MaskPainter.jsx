@@ -219,7 +219,7 @@ export default function MaskPainter() {
       </div>
       <textarea
         aria-label="What should change in the painted area"
-        placeholder="What should change in the painted area? e.g. make it pink"
+        placeholder="What should change here? e.g. darker and softer, or add the tagline 'Open late'"
         value={text}
         rows={2}
         onChange={(event) => setText(event.target.value)}
