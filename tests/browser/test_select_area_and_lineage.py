@@ -212,11 +212,12 @@ async def test_select_area_changes_only_the_painted_region(
     )
     await page.get_by_text("Editing the painted area").scroll_into_view_if_needed()
     await page.screenshot(path=str(output_dir / "select-area-sent.png"))
-    await page.get_by_role("button", name="Select area").last.scroll_into_view_if_needed()
-    await page.screenshot(path=str(output_dir / "select-area-result.png"))
 
     (first, _), (second, parent) = await asyncio.to_thread(images_in_order, data)
     assert parent == first
+    edited = page.locator(f'img[alt="{second[-8:]}.png"]')
+    await edited.evaluate("img => img.scrollIntoView({block: 'center'})")
+    await page.screenshot(path=str(output_dir / "select-area-result.png"))
     # The image route is the app's own and guarded: no Chainlit session, no image.
     async with httpx.AsyncClient(base_url=origin_of(page)) as stranger:
         assert (await stranger.get(f"/atelier/image/{first}")).status_code == 401
