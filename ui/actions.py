@@ -21,7 +21,7 @@ from agent.billing.format import bill_to_csv, bill_to_json
 from agent.errors import NotFound
 from agent.store.records import ImageRecord
 from agent.turn.session import Session
-from ui import panels
+from ui import lineage, panels
 
 NOT_YOURS = (
     "That image is not part of this conversation, so I can't use it here. "
@@ -64,13 +64,12 @@ async def send_download(image: ImageRecord) -> None:
 
 
 async def show_lineage(session: Session, image: ImageRecord) -> None:
-    """Open the lineage panel and leave a short text trail in the chat."""
+    """Open the lineage tree in the side panel and leave the image's chain as text in the chat."""
     chain = await session.lineage(image.id)
-    thumbnails = [await session.thumbnail(step) for step in chain]
-    await panels.open_lineage(chain, thumbnails)
+    await lineage.open_tree(session, image)
     await cl.Message(
-        content=f"**Lineage of `{image.short_id}`** ({len(chain)} step(s))\n\n"
-        + panels.lineage_markdown(chain)
+        content=f"**Lineage of `{image.short_id}`** ({len(chain)} step(s)); the whole tree, "
+        "with Refine and Compare, is in the side panel.\n\n" + panels.lineage_markdown(chain)
     ).send()
 
 

@@ -34,11 +34,12 @@ from agent.ops.memory import tune_allocator
 from agent.runtime import Atelier
 from agent.session_settings import SessionSettings
 from agent.turn.session import Session
-from ui import actions
+from ui import actions, lineage, select_area
 from ui.auth import auth_enabled, ensure_auth_secret, load_users, private_files
 from ui.chat_settings import build_widgets, changes_from
 from ui.commands import COMMANDS, command_of
 from ui.datalayer import SQLiteDataLayer
+from ui.image_route import install_image_route
 from ui.markup import inert, inert_thread
 from ui.money import usd_short
 from ui.profiles import CARDS, chat_profiles, profile_for
@@ -136,6 +137,8 @@ async def _startup() -> None:
     proc.probe.start()
     await asyncio.to_thread(private_files, proc.settings.data_dir)
     _surface().install_routes(chainlit_app)
+    # Select area and the lineage tree load images here (the thread's readers only).
+    install_image_route(chainlit_app, _atelier, _layer().can_read_thread, _surface().identify)
 
 
 @cl.on_app_shutdown
@@ -507,6 +510,34 @@ async def _lineage(action: cl.Action) -> None:
     image = await actions.owned_image(session, action.payload)
     if session is not None and image is not None:
         await actions.show_lineage(session, image)
+
+
+# --------------------------------------------------------------------------- select area, tree
+
+
+@cl.action_callback("select_area")
+async def _select_area(action: cl.Action) -> None:
+    image = await actions.owned_image(_session(), action.payload)
+    if image is not None:
+        await select_area.open_painter(image)
+
+
+@cl.action_callback(select_area.APPLY)
+async def _select_area_apply(action: cl.Action) -> dict[str, Any]:
+    """Called by MaskPainter.jsx; answers it with ok, or the reason it was not sent."""
+    session = _session()
+    edit = await select_area.accept(session, action.payload)
+    if isinstance(edit, str) or session is None:
+        return {"ok": False, "error": edit if isinstance(edit, str) else "No chat yet."}
+    _start_task(select_area.run_masked_edit(session, edit))
+    return {"ok": True}
+
+
+@cl.action_callback(lineage.COMPARE)
+async def _compare(action: cl.Action) -> dict[str, Any]:
+    """Called by LineageTree.jsx with two image ids."""
+    error = await lineage.send_compare(_session(), action.payload)
+    return {"ok": error is None, "error": error}
 
 
 @cl.action_callback("bill")

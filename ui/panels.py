@@ -1,10 +1,10 @@
 # mypy: disable-error-code="no-untyped-call"
 # (Chainlit 2.12 leaves send/update/remove untyped; everything else here is checked.)
-"""Side panels: an image's lineage, and the session bill (table, cumulative chart, exports).
+"""Side panels: the session bill (table, cumulative chart, exports); lineage text.
 
 The data work (rows, table, the chart PNG) is plain functions over agent records so it can be
-tested without Chainlit; ``open_*`` put the result in Chainlit's element sidebar. CSV and
-JSON exports come from ``agent.billing.format``.
+tested without Chainlit; ``open_bill`` puts the result in Chainlit's element sidebar. CSV and
+JSON exports come from ``agent.billing.format``. The lineage tree lives in ``ui.lineage``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import asyncio
 import io
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 
 import chainlit as cl
 from PIL import Image, ImageDraw, ImageFont
@@ -161,31 +160,6 @@ def lineage_markdown(chain: list[ImageRecord]) -> str:
             f"{image.quality}  \n   _{inert(image.prompt, 140)}_"
         )
     return "\n".join(lines)
-
-
-async def open_lineage(chain: list[ImageRecord], thumbnails: list[Path]) -> None:
-    """Show an image's ancestors in the side panel: thumbnails, each with its prompt."""
-    elements: list[cl.Image | cl.Text] = []
-    for depth, (image, thumb) in enumerate(zip(chain, thumbnails, strict=True)):
-        elements.append(
-            cl.Image(
-                name=f"{depth + 1} · {image.short_id}",
-                path=str(thumb),
-                display="side",
-                size="small",
-                mime="image/webp",
-            )
-        )
-        elements.append(
-            cl.Text(
-                name=f"{depth + 1} · prompt",
-                content=f"**{image.short_id}** · {image.size} · {image.quality}\n\n"
-                f"{inert(image.prompt)}",
-                display="side",
-            )
-        )
-    await cl.ElementSidebar.set_elements(elements, key=f"lineage-{chain[-1].id}")
-    await cl.ElementSidebar.set_title(f"Lineage of {chain[-1].short_id}")
 
 
 async def open_bill(turns: list[TurnRecord], budget: Decimal | None) -> list[BillRow]:

@@ -51,6 +51,7 @@ def image_actions(image_id: str) -> list[cl.Action]:
         cl.Action(name="variations", payload=payload, label="Variations", icon="layers"),
         cl.Action(name="download", payload=payload, label="Download", icon="download"),
         cl.Action(name="lineage", payload=payload, label="Lineage", icon="git-branch"),
+        cl.Action(name="select_area", payload=payload, label="Select area", icon="brush"),
     ]
 
 

@@ -93,9 +93,18 @@ async def test_generate_refine_restart_resume_refine(harness: ModuleType, data_d
             mark, response = await client.call_action(client.button("lineage", third_id))
             assert response.status_code == 200
             panel = await client.event("set_sidebar_elements")
-            pictures = [el for el in panel["elements"] if el["type"] == "image"]
-            assert len(pictures) == 3
-            assert {el["mime"] for el in pictures} == {"image/webp"}  # thumbnails, not originals
+            (tree,) = [el for el in panel["elements"] if el["type"] == "custom"]
+            assert tree["name"] == "LineageTree"
+            nodes = tree["props"]["nodes"]
+            assert [(n["id"], n["depth"]) for n in nodes] == [
+                (first_id, 0),
+                (second_id, 1),
+                (third_id, 2),
+            ]
+            # The tree loads thumbnails, not originals, from the app's guarded image route.
+            client.http.cookies.set("X-Chainlit-Session-id", client.session_id)
+            thumb = await client.http.get(nodes[0]["thumb"])
+            assert thumb.status_code == 200 and thumb.headers["content-type"] == "image/webp"
             trail = await client.message("Lineage of")
             for image_id in (first_id, second_id, third_id):
                 assert image_id[-8:] in trail["output"]
