@@ -19,7 +19,7 @@ from typing import Any
 
 from PIL import Image
 
-from agent.engine import policy, render, textgen, wire
+from agent.engine import functions, models, policy, render, textgen, usage_model, wire
 from agent.engine.faults import FaultPlan
 from agent.engine.render_cache import RenderCache, Rendered, render_key
 from agent.engine.request import ApiError, CreateRequest, bad_request
@@ -44,6 +44,9 @@ _MISSING_REASONING = (
 )
 
 
+_NOT_REFERENCES = ("message", "function_call", "function_call_output")
+
+
 class StreamCut(Exception):
     """The ``cut_stream`` fault: the connection must drop now."""
 
@@ -62,18 +65,19 @@ class PreparedTurn:
 
     request: CreateRequest
     response_id: str
-    created_at: float
+    created_at: int
     started: float  # loop time when the request arrived (latency faults count from here)
     user_text: str
     plan: policy.Plan
     source: SourceImage | None
     references: list[Image.Image]
     mask: Image.Image | None
-    input_tokens: int
-    cached_tokens: int
+    input_tokens: int  # what the first sampling reads (usage_model.context_tokens)
+    cached_tokens: int  # of those, cached from the chain
     chained_tokens: int
     current_tokens: int
     chain_ids: list[str] = field(default_factory=list)
+    call: functions.FunctionCall | None = None
 
 
 @dataclass
@@ -109,6 +113,16 @@ class TurnRunner:
         chain_ids = [r.id for r in chain]
         explicit = await self._explicit_image(request, chain_ids)
         user_text, current_images = _current_message(request.input)
+        call = functions.choose(
+            request.functions,
+            user_text=user_text,
+            items=request.input,
+            tool_choice=request.tool_choice,
+            forced=request.forced_function,
+            has_image_tool=request.tool is not None,
+        )
+        answers = functions.pending_outputs(request.input)
+        model_text = " ".join([user_text, *answers]).strip()
         uploads = await asyncio.gather(*(_decode_url(u, "input") for u in current_images))
         source = explicit
         references = list(uploads)
@@ -121,10 +135,10 @@ class TurnRunner:
         try:
             plan = policy.decide(
                 policy.TurnInput(
-                    user_text=user_text,
+                    user_text=model_text,
                     instructions=request.instructions,
-                    has_tool=request.tool is not None,
-                    tool_choice=request.tool_choice,
+                    has_tool=request.tool is not None and call is None,
+                    tool_choice=request.tool_choice if request.tool is not None else "auto",
                     tool_action=str(tool.get("action", "auto")),
                     context_image=source is not None,
                     context_prompt=source.prompt if source else None,
@@ -135,15 +149,18 @@ class TurnRunner:
             raise bad_request(exc.message, exc.param, "invalid_value") from exc
         current = _input_tokens(request.input)
         chained = chain[0].chain_tokens if chain else 0
-        input_tokens = textgen.approx_tokens(request.instructions or "") + chained + current
+        input_tokens = usage_model.context_tokens(
+            instructions=request.instructions,
+            tools=usage_model.tool_tokens(request.tool, request.functions),
+            history=chained + current,
+        )
         cached = 0
         if chain and chain[0].instructions == request.instructions:
-            reusable = min(chain[0].prompt_tokens, input_tokens)
-            cached = reusable // 128 * 128 if reusable >= 1024 else 0
+            cached = usage_model.chain_cached_tokens(chain[0].prompt_tokens, input_tokens)
         return PreparedTurn(
             request=request,
             response_id=wire.new_id("resp"),
-            created_at=time.time(),
+            created_at=int(time.time()),
             started=started,
             user_text=user_text,
             plan=plan,
@@ -155,6 +172,7 @@ class TurnRunner:
             chained_tokens=chained,
             current_tokens=current,
             chain_ids=chain_ids,
+            call=call,
         )
 
     async def _explicit_image(
@@ -165,7 +183,7 @@ class TurnRunner:
         source: SourceImage | None = None
         for item in request.input:
             kind, item_id = item["type"], item.get("id")
-            if kind == "message" or not isinstance(item_id, str):
+            if kind in _NOT_REFERENCES or not isinstance(item_id, str):
                 continue
             if kind == "image_generation_call" and "result" in item:
                 image = await _decode_b64(item["result"], "input")
@@ -243,7 +261,7 @@ class TurnRunner:
         header = wire.response_payload(
             response_id=turn.response_id,
             created_at=turn.created_at,
-            model=request.model,
+            model=models.snapshot(request.model),
             status="in_progress",
             output=[],
             request=echo,
@@ -252,10 +270,16 @@ class TurnRunner:
         yield seq.event("response.in_progress", response=header)
         output: list[JsonDict] = []
         if request.is_reasoning_model:
-            item = wire.reasoning_item(wire.new_id("rs"))
+            item = wire.reasoning_item(wire.new_id("rs"), encrypted=request.include_encrypted)
             yield seq.event("response.output_item.added", output_index=0, item=item)
             yield seq.event("response.output_item.done", output_index=0, item=item)
             output.append(item)
+        if turn.call is not None:
+            async for event in wire.function_call_events(seq, turn.call, len(output), output):
+                yield event
+            async for event in self._complete(turn, seq, output, [], ""):
+                yield event
+            return
         outcomes: list[_ImageOutcome] = []
         made = 0
         for plan in turn.plan.images:
@@ -287,7 +311,21 @@ class TurnRunner:
         message = wire.message_item(message_id, reply, status="completed")
         yield seq.event("response.output_item.done", output_index=index, item=message)
         output.append(message)
+        async for event in self._complete(turn, seq, output, outcomes, reply):
+            yield event
+
+    async def _complete(
+        self,
+        turn: PreparedTurn,
+        seq: wire.EventSequence,
+        output: list[JsonDict],
+        outcomes: list[_ImageOutcome],
+        reply: str,
+    ) -> AsyncGenerator[JsonDict, None]:
+        """Store the response (when asked to) and yield ``response.completed``."""
+        request = turn.request
         final = self._final(turn, output, outcomes, reply)
+        made = sum(1 for o in outcomes if o.item.get("status") == "completed")
         if request.store:
             await self._store.save(
                 NewResponse(
@@ -336,6 +374,7 @@ class TurnRunner:
         fmt = str(tool.get("output_format", "png"))
         compression = tool.get("output_compression")
         background = str(tool.get("background", "auto"))
+        background = "opaque" if background == "auto" else background
         fields = wire.ImageCallFields(
             size=f"{width}x{height}",
             quality=quality,
@@ -399,16 +438,21 @@ class TurnRunner:
         self, turn: PreparedTurn, output: list[JsonDict], outcomes: list[_ImageOutcome], reply: str
     ) -> JsonDict:
         request = turn.request
-        reasoning = (
-            textgen.reasoning_tokens(turn.user_text, len(outcomes))
-            if request.is_reasoning_model
-            else 0
+        made = [o.item for o in outcomes if o.item.get("status") == "completed"]
+        calls = [i["arguments"] for i in output if i["type"] == "function_call"]
+        reasoning = usage_model.reasoning_tokens(
+            request.effort if request.is_reasoning_model else None,
+            images=len(outcomes),
+            functions=len(calls),
+            seed=textgen.seed_of(turn.user_text, request.model),
         )
-        usage = wire.usage_payload(
-            input_tokens=turn.input_tokens,
-            cached_tokens=turn.cached_tokens,
-            output_tokens=textgen.approx_tokens(reply) + reasoning,
-            reasoning_tokens=reasoning,
+        usage = usage_model.mainline_usage(
+            context=turn.input_tokens,
+            chain_cached=turn.cached_tokens,
+            revised_prompts=[str(i.get("revised_prompt") or "") for i in made],
+            reply=reply,
+            function_arguments=calls,
+            reasoning=reasoning,
         )
         tool_usage = wire.tool_usage_payload(
             text_tokens=sum(o.text_tokens for o in outcomes),
@@ -418,13 +462,18 @@ class TurnRunner:
         return wire.response_payload(
             response_id=turn.response_id,
             created_at=turn.created_at,
-            model=request.model,
+            model=models.snapshot(request.model),
             status="completed",
             output=output,
             request=request.echo,
-            usage=usage,
+            usage=wire.usage_payload(
+                input_tokens=usage.input_tokens,
+                cached_tokens=usage.cached_tokens,
+                output_tokens=usage.output_tokens,
+                reasoning_tokens=usage.reasoning_tokens,
+            ),
             tool_usage=tool_usage,
-            completed_at=time.time(),
+            completed_at=int(time.time()),
         )
 
 
@@ -450,6 +499,10 @@ def _input_tokens(items: list[JsonDict]) -> int:
                     total += textgen.approx_tokens(part["text"])
         elif item["type"] in ("image_generation_call", "item_reference"):
             total += textgen.CONTEXT_IMAGE_TOKENS
+        elif item["type"] == "function_call":
+            total += textgen.approx_tokens(item["name"] + item["arguments"]) + 8
+        elif item["type"] == "function_call_output":
+            total += textgen.approx_tokens(item["output"]) + 8
     return total
 
 

@@ -56,8 +56,10 @@ def shrink(node: Any, note: list[str], fmt: str = "png", size: str | None = None
         truncated = isinstance(value, str) and "..." in value  # cut short by the source
         if key in ("result", "partial_image_b64") and isinstance(value, str) and KEEP_TRUNCATED:
             out[key] = value
-        elif key in ("result", "partial_image_b64") and isinstance(value, str) and (
-            len(value) > BIG or truncated
+        elif (
+            key in ("result", "partial_image_b64")
+            and isinstance(value, str)
+            and (len(value) > BIG or truncated)
         ):
             shade = int(node.get("partial_image_index", 2))
             out[key] = small_image(fmt, size if size != "auto" else None, shade)
@@ -120,26 +122,66 @@ PYD = "pydantic/pydantic-ai"
 PYD_DIR = "tests/models/cassettes/test_openai_responses/"
 VERCEL = "vercel/ai"
 SOURCES: list[tuple[str, str, str, Any]] = [
-    ("vercel_openai_gpt5_image_stream", VERCEL,
-     "packages/openai/src/responses/__fixtures__/openai-image-generation-tool.1.chunks.txt", chunks),
-    ("vercel_openai_gpt5_image_stream_verbatim", VERCEL,
-     "packages/openai/src/responses/__fixtures__/openai-image-generation-tool.1.chunks.txt", chunks),
-    ("vercel_openai_gpt5nano_image", VERCEL,
-     "packages/openai/src/responses/__fixtures__/openai-image-generation-tool.1.json", json_fixture),
-    ("vercel_azure_image_stream", VERCEL,
-     "packages/azure/src/__fixtures__/azure-image-generation-tool.1.chunks.txt", chunks),
-    ("vercel_azure_image", VERCEL,
-     "packages/azure/src/__fixtures__/azure-image-generation-tool.1.json", json_fixture),
-    ("pydantic_gpt5_jpeg", PYD, PYD_DIR + "test_openai_responses_image_generation_jpeg.yaml",
-     cassette),
-    ("pydantic_gpt5_function_then_image", PYD,
-     PYD_DIR + "test_openai_responses_image_generation_with_tools.yaml", cassette),
-    ("pydantic_gpt5_text_then_image", PYD,
-     PYD_DIR + "test_openai_responses_image_or_text_output.yaml", cassette),
-    ("pydantic_gpt5_image_replayed", PYD,
-     PYD_DIR + "test_openai_responses_image_generation_tool_without_image_output.yaml", cassette),
-    ("pydantic_gpt5_json_schema", PYD,
-     PYD_DIR + "test_openai_responses_image_generation_with_native_output.yaml", cassette),
+    (
+        "vercel_openai_gpt5_image_stream",
+        VERCEL,
+        "packages/openai/src/responses/__fixtures__/openai-image-generation-tool.1.chunks.txt",
+        chunks,
+    ),
+    (
+        "vercel_openai_gpt5_image_stream_verbatim",
+        VERCEL,
+        "packages/openai/src/responses/__fixtures__/openai-image-generation-tool.1.chunks.txt",
+        chunks,
+    ),
+    (
+        "vercel_openai_gpt5nano_image",
+        VERCEL,
+        "packages/openai/src/responses/__fixtures__/openai-image-generation-tool.1.json",
+        json_fixture,
+    ),
+    (
+        "vercel_azure_image_stream",
+        VERCEL,
+        "packages/azure/src/__fixtures__/azure-image-generation-tool.1.chunks.txt",
+        chunks,
+    ),
+    (
+        "vercel_azure_image",
+        VERCEL,
+        "packages/azure/src/__fixtures__/azure-image-generation-tool.1.json",
+        json_fixture,
+    ),
+    (
+        "pydantic_gpt5_jpeg",
+        PYD,
+        PYD_DIR + "test_openai_responses_image_generation_jpeg.yaml",
+        cassette,
+    ),
+    (
+        "pydantic_gpt5_function_then_image",
+        PYD,
+        PYD_DIR + "test_openai_responses_image_generation_with_tools.yaml",
+        cassette,
+    ),
+    (
+        "pydantic_gpt5_text_then_image",
+        PYD,
+        PYD_DIR + "test_openai_responses_image_or_text_output.yaml",
+        cassette,
+    ),
+    (
+        "pydantic_gpt5_image_replayed",
+        PYD,
+        PYD_DIR + "test_openai_responses_image_generation_tool_without_image_output.yaml",
+        cassette,
+    ),
+    (
+        "pydantic_gpt5_json_schema",
+        PYD,
+        PYD_DIR + "test_openai_responses_image_generation_with_native_output.yaml",
+        cassette,
+    ),
     ("pydantic_http_error", PYD, PYD_DIR + "test_openai_responses_model_http_error.yaml", cassette),
 ]
 
