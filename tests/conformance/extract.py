@@ -26,6 +26,7 @@ from PIL import Image
 
 OUT = Path(__file__).parent / "recordings"
 BIG = 40_000  # characters: longer image payloads are replaced
+STUB = 200  # characters: shorter ones are 1x1 placeholders the source put in
 PIL_FORMAT = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}
 KEEP_TRUNCATED = False  # True for the verbatim copy that keeps the source's cut base64
 COLORS = [(222, 120, 160), (60, 130, 200), (240, 200, 80)]
@@ -59,11 +60,15 @@ def shrink(node: Any, note: list[str], fmt: str = "png", size: str | None = None
         elif (
             key in ("result", "partial_image_b64")
             and isinstance(value, str)
-            and (len(value) > BIG or truncated)
+            and (len(value) > BIG or truncated or len(value) < STUB)
         ):
             shade = int(node.get("partial_image_index", 2))
             out[key] = small_image(fmt, size if size != "auto" else None, shade)
-            why = "truncated with '...' by the source" if truncated else f"{len(value)} chars"
+            why = f"{len(value)} chars"
+            if truncated:
+                why = "truncated with '...' by the source"
+            elif len(value) < STUB:
+                why = "a 1x1 placeholder put in by the source"
             note.append(f"{key} ({fmt}, {why}) -> a flat {fmt} of the same size")
         elif key == "encrypted_content" and isinstance(value, str) and len(value) > BIG:
             out[key] = value[:200]
