@@ -3,7 +3,7 @@
 Not a test and not run by CI (the snapshots are not in this repository). Run by hand with the
 bare git directories of the source repositories (``fetch`` brings them to /work/.mirror):
 
-    python tests/conformance/extract.py /work/.mirror
+    python tests/conformance/extract.py /work/.mirror    (needs PyYAML and Pillow)
 
 Each source file becomes one JSON recording in ``recordings/``: the exchanges as recorded
 (request body when the source has it, then the SSE events or the JSON body and HTTP status).
