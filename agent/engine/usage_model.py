@@ -9,7 +9,7 @@ What the recordings show (gpt-5 family unless said otherwise):
 - When the model calls the image tool it samples again after the call, with the image in
   context: a one-line prompt that makes one image reports 1,650-2,950 input tokens
   (1669, 1789, 1889, 2253, 2799, 2941; gpt-4.1-mini on Azure: 1977). Fitted here:
-  ``context x (1 + images) + per image (960 + revised prompt)``.
+  ``context x (1 + images) + per image (1,080 + revised prompt)``.
 - Output is reasoning + the tool call's revised prompt + the visible reply + function call
   arguments: 600-2,000 for an image turn at effort medium (reasoning 896-1,600, gpt-5-nano
   1,920), 265 for a text-only answer (reasoning 192), 721 to decide a function call
@@ -32,7 +32,7 @@ JsonDict = dict[str, Any]
 PREAMBLE_TOKENS = 18
 IMAGE_TOOL_TOKENS = 331
 FUNCTION_TOOL_TOKENS = 20
-IMAGE_RESULT_TOKENS = 960
+IMAGE_RESULT_TOKENS = 1080
 """What a generated image adds to the context of the sampling after the call."""
 CACHE_MIN_TOKENS = 1024
 CACHE_BLOCK = 128
