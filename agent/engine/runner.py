@@ -11,7 +11,6 @@ event loop.
 from __future__ import annotations
 
 import asyncio
-import binascii
 import time
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
@@ -19,10 +18,10 @@ from typing import Any
 
 from PIL import Image
 
-from agent.engine import functions, models, policy, render, textgen, usage_model, wire
+from agent.engine import context, functions, models, policy, render, textgen, usage_model, wire
 from agent.engine.faults import FaultPlan
 from agent.engine.render_cache import RenderCache, Rendered, render_key
-from agent.engine.request import ApiError, CreateRequest, bad_request
+from agent.engine.request import CreateRequest, bad_request
 from agent.engine.state import NewResponse, ResponseStore, StoredResponse
 from agent.images import b64
 from agent.images.spec import (
@@ -34,29 +33,9 @@ from agent.images.spec import (
 
 JsonDict = dict[str, Any]
 
-_NOT_PERSISTED = (
-    "Item with id '{id}' not found. Items are not persisted when `store` is set to false. "
-    "Try again with `store` set to true, or remove this item from your input."
-)
-_MISSING_REASONING = (
-    "Item '{ig}' of type 'image_generation_call' was provided without its required "
-    "'reasoning' item: '{rs}'."
-)
-
-
-_NOT_REFERENCES = ("message", "function_call", "function_call_output")
-
 
 class StreamCut(Exception):
     """The ``cut_stream`` fault: the connection must drop now."""
-
-
-@dataclass
-class SourceImage:
-    """The image in context: what edits start from."""
-
-    image: Image.Image
-    prompt: str | None
 
 
 @dataclass
@@ -69,7 +48,7 @@ class PreparedTurn:
     started: float  # loop time when the request arrived (latency faults count from here)
     user_text: str
     plan: policy.Plan
-    source: SourceImage | None
+    source: context.SourceImage | None
     references: list[Image.Image]
     mask: Image.Image | None
     input_tokens: int  # what the first sampling reads (usage_model.context_tokens)
@@ -111,8 +90,8 @@ class TurnRunner:
                     "previous_response_not_found",
                 )
         chain_ids = [r.id for r in chain]
-        explicit = await self._explicit_image(request, chain_ids)
-        user_text, current_images = _current_message(request.input)
+        explicit = await context.explicit_image(self._store, request, chain_ids)
+        user_text, current_images = context.current_message(request.input)
         call = functions.choose(
             request.functions,
             user_text=user_text,
@@ -123,14 +102,14 @@ class TurnRunner:
         )
         answers = functions.pending_outputs(request.input)
         model_text = " ".join([user_text, *answers]).strip()
-        uploads = await asyncio.gather(*(_decode_url(u, "input") for u in current_images))
+        uploads = await asyncio.gather(*(context.decode_url(u, "input") for u in current_images))
         source = explicit
         references = list(uploads)
         if source is None and references:
-            source = SourceImage(references.pop(0), None)
+            source = context.SourceImage(references.pop(0), None)
         if source is None and chain_ids:
-            source = await self._chain_image(chain_ids)
-        mask = await self._mask(request)
+            source = await context.chain_image(self._store, chain_ids)
+        mask = await context.mask_image(request)
         tool = request.tool or {}
         try:
             plan = policy.decide(
@@ -174,81 +153,6 @@ class TurnRunner:
             chain_ids=chain_ids,
             call=call,
         )
-
-    async def _explicit_image(
-        self, request: CreateRequest, chain_ids: list[str]
-    ) -> SourceImage | None:
-        """Check every referenced item; return the last referenced image, decoded."""
-        replayed = {i["id"] for i in request.input if i["type"] == "reasoning"}
-        source: SourceImage | None = None
-        for item in request.input:
-            kind, item_id = item["type"], item.get("id")
-            if kind in _NOT_REFERENCES or not isinstance(item_id, str):
-                continue
-            if kind == "image_generation_call" and "result" in item:
-                image = await _decode_b64(item["result"], "input")
-                source = SourceImage(image, item.get("revised_prompt"))
-                continue
-            if kind == "reasoning" and "encrypted_content" in item:
-                continue
-            stored = await self._store.item(item_id)
-            if stored is None:
-                raise bad_request(_NOT_PERSISTED.format(id=item_id), "input")
-            if stored.type != "image_generation_call":
-                continue
-            if (
-                stored.reasoning_id
-                and stored.reasoning_id not in replayed
-                and stored.response_id not in chain_ids
-            ):
-                raise bad_request(
-                    _MISSING_REASONING.format(ig=item_id, rs=stored.reasoning_id), "input"
-                )
-            result = await self._store.result(item_id)
-            if result is None:
-                raise bad_request(
-                    f"Item '{item_id}' has no image: that image generation call failed. "
-                    "Remove it from your input.",
-                    "input",
-                )
-            source = SourceImage(await _decode_b64(result, "input"), stored.prompt)
-        return source
-
-    async def _chain_image(self, chain_ids: list[str]) -> SourceImage | None:
-        """The latest image in the chain: generated, else uploaded; newest response first."""
-        for response_id in chain_ids:
-            stored = await self._store.latest_image([response_id])
-            if stored is not None:
-                result = await self._store.result(stored.id)
-                if result is not None:
-                    return SourceImage(
-                        await _decode_b64(result, "previous_response_id"), stored.prompt
-                    )
-            _, urls = _current_message(await self._store.inputs(response_id))
-            if urls:
-                return SourceImage(await _decode_url(urls[-1], "previous_response_id"), None)
-        return None
-
-    async def _mask(self, request: CreateRequest) -> Image.Image | None:
-        mask = (request.tool or {}).get("input_image_mask")
-        if not mask:
-            return None
-        url = mask.get("image_url")
-        if not isinstance(url, str):
-            raise bad_request(
-                "The embedded engine has no Files API: send the mask as a PNG data URL in "
-                "input_image_mask.image_url.",
-                "tools[0].input_image_mask.file_id",
-                "invalid_value",
-            )
-        if not url.startswith("data:image/") or ";base64," not in url:
-            raise bad_request(
-                "input_image_mask.image_url must be a base64 PNG data URL "
-                "(data:image/png;base64,...).",
-                "tools[0].input_image_mask.image_url",
-                "invalid_image_url",
-            )
-        return await _decode_url(url, "tools[0].input_image_mask.image_url")
 
     async def events(self, turn: PreparedTurn, faults: FaultPlan) -> AsyncGenerator[JsonDict, None]:
         """Yield the stream events of the response; store it before ``response.completed``.
@@ -477,16 +381,6 @@ class TurnRunner:
         )
 
 
-def _current_message(items: list[JsonDict]) -> tuple[str, list[str]]:
-    """The text and image data URLs of the last user message."""
-    for item in reversed(items):
-        if item["type"] == "message" and item["role"] == "user":
-            texts = [p["text"] for p in item["content"] if p["type"] == "input_text"]
-            urls = [p["image_url"] for p in item["content"] if p["type"] == "input_image"]
-            return " ".join(texts).strip(), urls
-    return "", []
-
-
 def _input_tokens(items: list[JsonDict]) -> int:
     """Mainline tokens of the request's own input (see textgen for the rule)."""
     total = 0
@@ -583,26 +477,3 @@ async def _sleep_until(deadline: float) -> None:
     delay = deadline - asyncio.get_running_loop().time()
     if delay > 0:
         await asyncio.sleep(delay)
-
-
-async def _decode_b64(data: str, param: str) -> Image.Image:
-    def decode() -> Image.Image:
-        try:
-            raw = b64.b64decode(data, validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise ValueError("not valid base64") from exc
-        return render.decode_image(raw)
-
-    try:
-        return await asyncio.to_thread(decode)
-    except ValueError as exc:
-        raise ApiError(
-            400,
-            f"Invalid image data ({exc}): send a PNG, JPEG or WEBP image, base64-encoded.",
-            param=param,
-            code="invalid_image",
-        ) from exc
-
-
-async def _decode_url(url: str, param: str) -> Image.Image:
-    return await _decode_b64(url.partition(";base64,")[2], param)
