@@ -394,7 +394,7 @@ def _function_tool(tool: Mapping[str, Any], index: int, seen: list[JsonDict]) ->
     name = tool.get("name")
     if not isinstance(name, str) or not name:
         raise bad_request(
-            "Missing required parameter: 'tools[{index}].name'.",
+            f"Missing required parameter: 'tools[{index}].name'.",
             f"tools[{index}].name",
             "missing_required_parameter",
         )

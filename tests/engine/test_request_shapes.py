@@ -174,3 +174,20 @@ async def test_json_schema_text_format_is_echoed(http: httpx.AsyncClient) -> Non
         await raw_events(http, {"model": "gpt-5", "input": "hello", "text": {"format": fmt}})
     )
     assert final["text"]["format"]["name"] == "Animal"
+
+
+@pytest.mark.parametrize(
+    ("tools", "param"),
+    [
+        ([{"type": "function", "parameters": {}}], "tools[0].name"),
+        ([tool(), {"type": "web_search"}], "tools[1].type"),
+        ([WEATHER, WEATHER], "tools[1].name"),
+    ],
+)
+async def test_bad_tools_name_the_parameter(
+    http: httpx.AsyncClient, tools: list[JsonDict], param: str
+) -> None:
+    answer = await http.post("/responses", json={"model": "gpt-5", "input": "hi", "tools": tools})
+    assert answer.status_code == 400
+    error = answer.json()["error"]
+    assert error["param"] == param and error["type"] == "invalid_request_error"
