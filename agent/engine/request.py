@@ -1,7 +1,10 @@
 """Parse and validate a ``POST /v1/responses`` body the way the Responses API does.
 
 Problems raise ``ApiError`` carrying the HTTP status and the API's error fields, with a
-message that says what to send instead.
+message that says what to send instead. Shapes accepted here are the ones real clients send
+(see tests/conformance): ``output_compression`` next to png (echoed as 100),
+``input_fidelity: null``, function tools next to ``image_generation``, every ``tool_choice``
+form, ``include``, ``reasoning``, ``text.format``.
 """
 
 from __future__ import annotations
@@ -10,7 +13,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from agent.engine import models
+from agent.engine.errors import ApiError, bad_request
+from agent.engine.inputs import normalise_input
 from agent.images.spec import SpecError, validate_tool
+
+__all__ = ["ApiError", "CreateRequest", "bad_request", "parse_create"]
 
 JsonDict = dict[str, Any]
 
@@ -65,40 +73,24 @@ TOOL_DEFAULTS: JsonDict = {
     "quality": "auto",
     "size": "auto",
 }
-
-_ROLES = ("user", "assistant", "system", "developer")
-
-
-class ApiError(Exception):
-    """An error answer: HTTP status plus the API's ``error`` fields."""
-
-    def __init__(
-        self,
-        status: int,
-        message: str,
-        *,
-        type_: str = "invalid_request_error",
-        param: str | None = None,
-        code: str | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.type = type_
-        self.param = param
-        self.code = code
-        self.headers = dict(headers or {})
-
-
-def bad_request(message: str, param: str | None = None, code: str | None = None) -> ApiError:
-    """A 400 invalid_request_error."""
-    return ApiError(400, message, param=param, code=code)
+INCLUDABLE = frozenset(
+    {
+        "reasoning.encrypted_content",
+        "message.output_text.logprobs",
+        "message.input_image.image_url",
+        "computer_call_output.output.image_url",
+        "file_search_call.results",
+        "web_search_call.results",
+        "web_search_call.action.sources",
+        "code_interpreter_call.outputs",
+    }
+)
+_RANGES = {"temperature": (0.0, 2.0), "top_p": (0.0, 1.0)}
 
 
 @dataclass(frozen=True)
 class CreateRequest:
-    """A validated create request. ``input`` items are normalised (see ``normalise_input``)."""
+    """A validated create request. ``input`` items are normalised (see ``inputs``)."""
 
     model: str
     input: list[JsonDict]
@@ -109,13 +101,15 @@ class CreateRequest:
     store: bool
     stream: bool
     echo: JsonDict = field(default_factory=dict)  # request fields a Response reports back
+    functions: tuple[JsonDict, ...] = ()  # function tools as sent
+    forced_function: str | None = None  # tool_choice {"type": "function", "name": ...}
+    effort: str | None = None  # resolved reasoning effort; None for models that do not reason
+    include_encrypted: bool = False  # include ["reasoning.encrypted_content"]
 
     @property
     def is_reasoning_model(self) -> bool:
-        """Reasoning mainline models: gpt-5* and the o-series."""
-        return self.model.startswith("gpt-5") or (
-            len(self.model) > 1 and self.model[0] == "o" and self.model[1].isdigit()
-        )
+        """Whether this response emits a reasoning item (effort "none" emits none)."""
+        return self.effort not in (None, "none")
 
 
 def parse_create(body: Any) -> CreateRequest:
@@ -125,18 +119,7 @@ def parse_create(body: Any) -> CreateRequest:
     for key in body:
         if key not in KNOWN_PARAMS:
             raise bad_request(f"Unknown parameter: '{key}'.", param=key, code="unknown_parameter")
-    model = body.get("model")
-    if not isinstance(model, str) or not model:
-        raise bad_request(
-            "Missing required parameter: 'model'.", "model", "missing_required_parameter"
-        )
-    if model.startswith(("gpt-image", "chatgpt-image", "dall-e")):
-        raise bad_request(
-            f"The model '{model}' is an image model: use a text model such as 'gpt-5.1' for "
-            "'model' and put the image model in the image_generation tool.",
-            "model",
-            "model_not_found",
-        )
+    model = _model(body.get("model"))
     instructions = body.get("instructions")
     if instructions is not None and not isinstance(instructions, str):
         raise bad_request("'instructions' must be a string.", "instructions", "invalid_type")
@@ -153,31 +136,33 @@ def parse_create(body: Any) -> CreateRequest:
             "Missing required parameter: 'input'.", "input", "missing_required_parameter"
         )
     items = normalise_input(body["input"])
-    tools = _tools(body.get("tools"))
-    tool = tools[0] if tools else None
-    choice = _tool_choice(body.get("tool_choice", "auto"), tool)
-    store = _bool(body, "store", True)
-    stream = _bool(body, "stream", False)
-    parallel = _bool(body, "parallel_tool_calls", True)
-    metadata = _metadata(body.get("metadata"))
+    image_tools, functions, echoed_tools = _tools(body.get("tools"))
+    tool = image_tools[0] if image_tools else None
+    choice, forced = _tool_choice(body.get("tool_choice", "auto"), tool, functions)
+    for name, (low, high) in _RANGES.items():
+        _number_in(body, name, low, high)
+    _max_output_tokens(body.get("max_output_tokens"))
+    effort, reasoning_echo = _reasoning(model, body.get("reasoning"))
+    include = _include(body.get("include"))
     echo: JsonDict = {
         "instructions": instructions,
         "previous_response_id": previous,
-        "tools": [{**TOOL_DEFAULTS, **t} for t in tools],
+        "tools": echoed_tools,
         "tool_choice": body.get("tool_choice", "auto"),
-        "store": store,
-        "parallel_tool_calls": parallel,
-        "metadata": metadata,
+        "store": _bool(body, "store", True),
+        "parallel_tool_calls": _bool(body, "parallel_tool_calls", True),
+        "metadata": _metadata(body.get("metadata")),
         "max_output_tokens": body.get("max_output_tokens"),
         "max_tool_calls": body.get("max_tool_calls"),
         "temperature": body.get("temperature", 1.0),
         "top_p": body.get("top_p", 1.0),
         "truncation": body.get("truncation") or "disabled",
+        "reasoning": reasoning_echo,
+        "text": _text(body.get("text")),
+        "safety_identifier": body.get("safety_identifier"),
+        "prompt_cache_key": body.get("prompt_cache_key"),
+        "user": body.get("user"),
     }
-    if model.startswith("gpt-5") or (len(model) > 1 and model[0] == "o" and model[1].isdigit()):
-        asked = body.get("reasoning")
-        effort = asked.get("effort", "medium") if isinstance(asked, dict) else "medium"
-        echo["reasoning"] = {"effort": effort, "summary": None}
     return CreateRequest(
         model=model,
         input=items,
@@ -185,10 +170,29 @@ def parse_create(body: Any) -> CreateRequest:
         previous_response_id=previous,
         tool=tool,
         tool_choice=choice,
-        store=store,
-        stream=stream,
+        store=echo["store"],
+        stream=_bool(body, "stream", False),
         echo=echo,
+        functions=tuple(functions),
+        forced_function=forced,
+        effort=effort,
+        include_encrypted="reasoning.encrypted_content" in include,
     )
+
+
+def _model(model: Any) -> str:
+    if not isinstance(model, str) or not model:
+        raise bad_request(
+            "Missing required parameter: 'model'.", "model", "missing_required_parameter"
+        )
+    if model.startswith(("gpt-image", "chatgpt-image", "dall-e")):
+        raise bad_request(
+            f"The model '{model}' is an image model: use a text model such as 'gpt-5.1' for "
+            "'model' and put the image model in the image_generation tool.",
+            "model",
+            "model_not_found",
+        )
+    return model
 
 
 def _bool(body: Mapping[str, Any], key: str, default: bool) -> bool:
@@ -198,6 +202,127 @@ def _bool(body: Mapping[str, Any], key: str, default: bool) -> bool:
     if not isinstance(value, bool):
         raise bad_request(f"'{key}' must be true or false.", key, "invalid_type")
     return value
+
+
+def _number_in(body: Mapping[str, Any], key: str, low: float, high: float) -> None:
+    """The API's range check, with its codes (seen in recordings: decimal_below_min_value)."""
+    value = body.get(key)
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise bad_request(f"Invalid type for '{key}': expected a decimal.", key, "invalid_type")
+    if value < low:
+        raise bad_request(
+            f"Invalid '{key}': decimal below minimum value. Expected a value >= {low:g}, but "
+            f"got {value:g} instead.",
+            key,
+            "decimal_below_min_value",
+        )
+    if value > high:
+        raise bad_request(
+            f"Invalid '{key}': decimal above maximum value. Expected a value <= {high:g}, but "
+            f"got {value:g} instead.",
+            key,
+            "decimal_above_max_value",
+        )
+
+
+def _max_output_tokens(value: Any) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise bad_request(
+            "Invalid type for 'max_output_tokens': expected an integer.",
+            "max_output_tokens",
+            "invalid_type",
+        )
+    if value < 16:
+        raise bad_request(
+            f"Invalid 'max_output_tokens': integer below minimum value. Expected a value >= 16, "
+            f"but got {value} instead.",
+            "max_output_tokens",
+            "integer_below_min_value",
+        )
+
+
+def _reasoning(model: str, asked: Any) -> tuple[str | None, JsonDict]:
+    """The resolved effort and the ``reasoning`` object the response echoes."""
+    if asked is not None and not isinstance(asked, dict):
+        raise bad_request("'reasoning' must be an object.", "reasoning", "invalid_type")
+    asked = asked or {}
+    effort = asked.get("effort")
+    summary = asked.get("summary", asked.get("generate_summary"))
+    if effort is not None and effort not in models.EFFORTS:
+        raise bad_request(
+            f"Invalid value: '{effort}'. Supported values are: "
+            f"{', '.join(repr(e) for e in models.EFFORTS)}.",
+            "reasoning.effort",
+            "invalid_value",
+        )
+    if summary not in (None, "auto", "concise", "detailed"):
+        raise bad_request(
+            "Invalid 'reasoning.summary': use 'auto', 'concise' or 'detailed'.",
+            "reasoning.summary",
+            "invalid_value",
+        )
+    default = models.default_effort(model)
+    if default is None:
+        if effort is not None:
+            raise bad_request(
+                f"Unsupported parameter: 'reasoning.effort' is not supported with this model "
+                f"({model}).",
+                "reasoning.effort",
+                "unsupported_parameter",
+            )
+        return None, {"effort": None, "summary": None}
+    resolved = effort or default
+    return resolved, {"effort": resolved, "summary": summary}
+
+
+def _include(value: Any) -> frozenset[str]:
+    if value is None:
+        return frozenset()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise bad_request("'include' must be an array of strings.", "include", "invalid_type")
+    for index, entry in enumerate(value):
+        if entry not in INCLUDABLE:
+            raise bad_request(
+                f"Invalid value: '{entry}'. Supported values are: {', '.join(sorted(INCLUDABLE))}.",
+                f"include[{index}]",
+                "invalid_value",
+            )
+    return frozenset(value)
+
+
+def _text(value: Any) -> JsonDict:
+    """The ``text`` object echoed back (format defaults to plain text)."""
+    if value is None:
+        return {"format": {"type": "text"}, "verbosity": "medium"}
+    if not isinstance(value, dict):
+        raise bad_request("'text' must be an object.", "text", "invalid_type")
+    fmt = value.get("format") or {"type": "text"}
+    if not isinstance(fmt, dict) or fmt.get("type") not in ("text", "json_object", "json_schema"):
+        raise bad_request(
+            "Invalid 'text.format.type': use 'text', 'json_object' or 'json_schema'.",
+            "text.format.type",
+            "invalid_value",
+        )
+    if fmt["type"] == "json_schema":
+        if not isinstance(fmt.get("name"), str) or not isinstance(fmt.get("schema"), dict):
+            raise bad_request(
+                "A json_schema text format needs a 'name' and a 'schema' object.",
+                "text.format",
+                "missing_required_parameter",
+            )
+        fmt = {"description": None, "strict": False, **fmt}
+    verbosity = value.get("verbosity") or "medium"
+    if verbosity not in ("low", "medium", "high"):
+        raise bad_request(
+            "Invalid 'text.verbosity': use 'low', 'medium' or 'high'.",
+            "text.verbosity",
+            "invalid_value",
+        )
+    return {"format": fmt, "verbosity": verbosity}
 
 
 def _metadata(value: Any) -> dict[str, str]:
@@ -215,155 +340,120 @@ def _metadata(value: Any) -> dict[str, str]:
     return dict(value)
 
 
-def _tools(value: Any) -> list[JsonDict]:
+def _tools(value: Any) -> tuple[list[JsonDict], list[JsonDict], list[JsonDict]]:
+    """(image tools, function tools, the tools as the response echoes them)."""
     if value is None:
-        return []
+        return [], [], []
     if not isinstance(value, list):
         raise bad_request("'tools' must be an array of tool objects.", "tools", "invalid_type")
-    tools: list[JsonDict] = []
+    images: list[JsonDict] = []
+    functions: list[JsonDict] = []
+    echoed: list[JsonDict] = []
     for index, tool in enumerate(value):
         if not isinstance(tool, dict) or "type" not in tool:
             raise bad_request(
                 "Each tool needs a 'type'.", f"tools[{index}].type", "missing_required_parameter"
             )
+        if tool["type"] == "function":
+            function = _function_tool(tool, index, functions)
+            functions.append(function)
+            echoed.append(function)
+            continue
         if tool["type"] != "image_generation":
             raise bad_request(
-                f"The embedded engine runs only the image_generation tool, not "
+                f"The embedded engine runs the image_generation tool and function tools, not "
                 f"'{tool['type']}': remove it from 'tools'.",
                 f"tools[{index}].type",
                 "unsupported_value",
             )
-        if tools:
+        if images:
             raise bad_request(
                 "Send at most one image_generation tool.", f"tools[{index}]", "invalid_value"
             )
-        try:
-            validate_tool(tool)
-        except SpecError as exc:
-            code = "unknown_parameter" if exc.message.startswith("Unknown") else "invalid_value"
-            raise bad_request(exc.message, f"tools[{index}].{exc.param}", code) from exc
-        tools.append(dict(tool))
-    return tools
+        image = _image_tool(tool, index)
+        images.append(image)
+        echoed.append({**TOOL_DEFAULTS, **image})
+    return images, functions, echoed
 
 
-def _tool_choice(value: Any, tool: JsonDict | None) -> str:
+def _image_tool(tool: Mapping[str, Any], index: int) -> JsonDict:
+    """Validate an image_generation tool; the API's tolerances first (null fidelity, png
+    compression), then the image model's own rules."""
+    checked = {k: v for k, v in tool.items() if not (k == "input_fidelity" and v is None)}
+    if checked.get("output_format", "png") == "png":
+        checked.pop("output_compression", None)  # accepted with png and echoed as 100
+    try:
+        validate_tool(checked)
+    except SpecError as exc:
+        code = "unknown_parameter" if exc.message.startswith("Unknown") else "invalid_value"
+        raise bad_request(exc.message, f"tools[{index}].{exc.param}", code) from exc
+    return checked
+
+
+def _function_tool(tool: Mapping[str, Any], index: int, seen: list[JsonDict]) -> JsonDict:
+    name = tool.get("name")
+    if not isinstance(name, str) or not name:
+        raise bad_request(
+            f"Missing required parameter: 'tools[{index}].name'.",
+            f"tools[{index}].name",
+            "missing_required_parameter",
+        )
+    if any(f["name"] == name for f in seen):
+        raise bad_request(
+            f"Duplicate function name '{name}' in 'tools'.", f"tools[{index}].name", "invalid_value"
+        )
+    parameters = tool.get("parameters")
+    if parameters is not None and not isinstance(parameters, dict):
+        raise bad_request(
+            "'parameters' must be a JSON schema object.",
+            f"tools[{index}].parameters",
+            "invalid_type",
+        )
+    return {
+        "type": "function",
+        "name": name,
+        "description": tool.get("description"),
+        "parameters": parameters if parameters is not None else {},
+        "strict": tool.get("strict", True),
+    }
+
+
+def _tool_choice(
+    value: Any, tool: JsonDict | None, functions: list[JsonDict]
+) -> tuple[str, str | None]:
+    """(the choice as "auto" | "none" | "required", a forced function's name)."""
+    has_tools = tool is not None or bool(functions)
     if value in ("auto", "none"):
-        return str(value)
+        return str(value), None
     if value == "required":
-        if tool is None:
+        if not has_tools:
             raise bad_request(
                 "Tool choice 'required' must be specified with 'tools' parameter.", "tool_choice"
             )
-        return "required"
-    if isinstance(value, dict) and value.get("type") == "image_generation":
-        if tool is None:
-            raise bad_request(
-                "Tool choice 'image_generation' not found in 'tools' parameter.", "tool_choice"
-            )
-        return "required"
+        return "required", None
+    if isinstance(value, dict):
+        kind = value.get("type")
+        if kind == "image_generation":
+            if tool is None:
+                raise bad_request(
+                    "Tool choice 'image_generation' not found in 'tools' parameter.",
+                    "tool_choice",
+                )
+            return "required", None
+        if kind == "function":
+            name = value.get("name")
+            if not any(f["name"] == name for f in functions):
+                raise bad_request(
+                    f"Tool choice 'function' with name '{name}' not found in 'tools' parameter.",
+                    "tool_choice",
+                )
+            return "required", str(name)
+        if kind == "allowed_tools" and value.get("mode") in ("auto", "required"):
+            return str(value["mode"]), None
     raise bad_request(
-        "Invalid 'tool_choice': use 'auto', 'none', 'required' or "
-        '{"type": "image_generation"}.',
+        "Invalid 'tool_choice': use 'auto', 'none', 'required', "
+        '{"type": "image_generation"}, {"type": "function", "name": ...} or '
+        '{"type": "allowed_tools", "mode": ..., "tools": [...]}.',
         "tool_choice",
         "invalid_value",
     )
-
-
-def normalise_input(value: Any) -> list[JsonDict]:
-    """Input as a list of items: messages with typed content parts, image call and reasoning
-    references. A string becomes one user message."""
-    if isinstance(value, str):
-        return [_message("user", [{"type": "input_text", "text": value}])]
-    if not isinstance(value, list):
-        raise bad_request("'input' must be a string or an array of input items.", "input")
-    items: list[JsonDict] = []
-    for index, raw in enumerate(value):
-        where = f"input[{index}]"
-        if not isinstance(raw, dict):
-            raise bad_request(f"{where} must be an object.", where, "invalid_type")
-        kind = raw.get("type", "message" if "role" in raw else None)
-        if kind == "message":
-            items.append(_message_item(raw, where))
-        elif kind in ("image_generation_call", "reasoning", "item_reference"):
-            item_id = raw.get("id")
-            if not isinstance(item_id, str) or not item_id:
-                raise bad_request(
-                    f"{where} of type '{kind}' needs an 'id'.", f"{where}.id", "invalid_value"
-                )
-            item: JsonDict = {"type": kind, "id": item_id}
-            if kind == "image_generation_call" and isinstance(raw.get("result"), str):
-                item["result"] = raw["result"]
-                item["revised_prompt"] = raw.get("revised_prompt")
-            if kind == "reasoning" and isinstance(raw.get("encrypted_content"), str):
-                item["encrypted_content"] = raw["encrypted_content"]
-            items.append(item)
-        else:
-            raise bad_request(
-                f"Unsupported input item type {kind!r} at {where}: send messages, "
-                "image_generation_call references ({'type': 'image_generation_call', 'id': "
-                "'ig_...'}) or reasoning items.",
-                f"{where}.type",
-                "invalid_value",
-            )
-    return items
-
-
-def _message(role: str, content: list[JsonDict]) -> JsonDict:
-    return {"type": "message", "role": role, "content": content}
-
-
-def _message_item(raw: Mapping[str, Any], where: str) -> JsonDict:
-    role = raw.get("role")
-    if role not in _ROLES:
-        raise bad_request(
-            f"{where}.role must be one of {', '.join(_ROLES)}.", f"{where}.role", "invalid_value"
-        )
-    content = raw.get("content")
-    text_type = "output_text" if role == "assistant" else "input_text"
-    if isinstance(content, str):
-        return _message(str(role), [{"type": text_type, "text": content}])
-    if not isinstance(content, list):
-        raise bad_request(
-            f"{where}.content must be a string or an array of content parts.",
-            f"{where}.content",
-            "invalid_type",
-        )
-    parts: list[JsonDict] = []
-    for j, part in enumerate(content):
-        at = f"{where}.content[{j}]"
-        if not isinstance(part, dict):
-            raise bad_request(f"{at} must be an object.", at, "invalid_type")
-        kind = part.get("type")
-        if kind in ("input_text", "output_text", "refusal"):
-            text = part.get("text", part.get("refusal"))
-            if not isinstance(text, str):
-                raise bad_request(f"{at}.text must be a string.", f"{at}.text", "invalid_type")
-            parts.append({"type": "input_text" if kind == "input_text" else kind, "text": text})
-        elif kind == "input_image":
-            parts.append(_input_image(part, at))
-        else:
-            raise bad_request(
-                f"Unsupported content part type {kind!r} at {at}: use input_text or input_image.",
-                f"{at}.type",
-                "invalid_value",
-            )
-    return _message(str(role), parts)
-
-
-def _input_image(part: Mapping[str, Any], at: str) -> JsonDict:
-    url = part.get("image_url")
-    if part.get("file_id") and not url:
-        raise bad_request(
-            "The embedded engine has no Files API: send the image inline as a data URL in "
-            "'image_url' (data:image/png;base64,...).",
-            f"{at}.file_id",
-            "invalid_value",
-        )
-    if not isinstance(url, str) or not url.startswith("data:image/") or ";base64," not in url:
-        raise bad_request(
-            "The embedded engine cannot download images: send 'image_url' as a base64 data "
-            "URL (data:image/png;base64,...).",
-            f"{at}.image_url",
-            "invalid_image_url",
-        )
-    return {"type": "input_image", "image_url": url, "detail": part.get("detail", "auto")}

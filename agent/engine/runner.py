@@ -11,7 +11,6 @@ event loop.
 from __future__ import annotations
 
 import asyncio
-import binascii
 import time
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
@@ -19,10 +18,10 @@ from typing import Any
 
 from PIL import Image
 
-from agent.engine import policy, render, textgen, wire
+from agent.engine import context, functions, models, policy, render, textgen, usage_model, wire
 from agent.engine.faults import FaultPlan
 from agent.engine.render_cache import RenderCache, Rendered, render_key
-from agent.engine.request import ApiError, CreateRequest, bad_request
+from agent.engine.request import CreateRequest, bad_request
 from agent.engine.state import NewResponse, ResponseStore, StoredResponse
 from agent.images import b64
 from agent.images.spec import (
@@ -34,26 +33,9 @@ from agent.images.spec import (
 
 JsonDict = dict[str, Any]
 
-_NOT_PERSISTED = (
-    "Item with id '{id}' not found. Items are not persisted when `store` is set to false. "
-    "Try again with `store` set to true, or remove this item from your input."
-)
-_MISSING_REASONING = (
-    "Item '{ig}' of type 'image_generation_call' was provided without its required "
-    "'reasoning' item: '{rs}'."
-)
-
 
 class StreamCut(Exception):
     """The ``cut_stream`` fault: the connection must drop now."""
-
-
-@dataclass
-class SourceImage:
-    """The image in context: what edits start from."""
-
-    image: Image.Image
-    prompt: str | None
 
 
 @dataclass
@@ -62,18 +44,19 @@ class PreparedTurn:
 
     request: CreateRequest
     response_id: str
-    created_at: float
+    created_at: int
     started: float  # loop time when the request arrived (latency faults count from here)
     user_text: str
     plan: policy.Plan
-    source: SourceImage | None
+    source: context.SourceImage | None
     references: list[Image.Image]
     mask: Image.Image | None
-    input_tokens: int
-    cached_tokens: int
+    input_tokens: int  # what the first sampling reads (usage_model.context_tokens)
+    cached_tokens: int  # of those, cached from the chain
     chained_tokens: int
     current_tokens: int
     chain_ids: list[str] = field(default_factory=list)
+    call: functions.FunctionCall | None = None
 
 
 @dataclass
@@ -107,24 +90,34 @@ class TurnRunner:
                     "previous_response_not_found",
                 )
         chain_ids = [r.id for r in chain]
-        explicit = await self._explicit_image(request, chain_ids)
-        user_text, current_images = _current_message(request.input)
-        uploads = await asyncio.gather(*(_decode_url(u, "input") for u in current_images))
+        explicit = await context.explicit_image(self._store, request, chain_ids)
+        user_text, current_images = context.current_message(request.input)
+        call = functions.choose(
+            request.functions,
+            user_text=user_text,
+            items=request.input,
+            tool_choice=request.tool_choice,
+            forced=request.forced_function,
+            has_image_tool=request.tool is not None,
+        )
+        answers = functions.pending_outputs(request.input)
+        model_text = " ".join([user_text, *answers]).strip()
+        uploads = await asyncio.gather(*(context.decode_url(u, "input") for u in current_images))
         source = explicit
         references = list(uploads)
         if source is None and references:
-            source = SourceImage(references.pop(0), None)
+            source = context.SourceImage(references.pop(0), None)
         if source is None and chain_ids:
-            source = await self._chain_image(chain_ids)
-        mask = await self._mask(request)
+            source = await context.chain_image(self._store, chain_ids)
+        mask = await context.mask_image(request)
         tool = request.tool or {}
         try:
             plan = policy.decide(
                 policy.TurnInput(
-                    user_text=user_text,
+                    user_text=model_text,
                     instructions=request.instructions,
-                    has_tool=request.tool is not None,
-                    tool_choice=request.tool_choice,
+                    has_tool=request.tool is not None and call is None,
+                    tool_choice=request.tool_choice if request.tool is not None else "auto",
                     tool_action=str(tool.get("action", "auto")),
                     context_image=source is not None,
                     context_prompt=source.prompt if source else None,
@@ -135,15 +128,18 @@ class TurnRunner:
             raise bad_request(exc.message, exc.param, "invalid_value") from exc
         current = _input_tokens(request.input)
         chained = chain[0].chain_tokens if chain else 0
-        input_tokens = textgen.approx_tokens(request.instructions or "") + chained + current
+        input_tokens = usage_model.context_tokens(
+            instructions=request.instructions,
+            tools=usage_model.tool_tokens(request.tool, request.functions),
+            history=chained + current,
+        )
         cached = 0
         if chain and chain[0].instructions == request.instructions:
-            reusable = min(chain[0].prompt_tokens, input_tokens)
-            cached = reusable // 128 * 128 if reusable >= 1024 else 0
+            cached = usage_model.chain_cached_tokens(chain[0].prompt_tokens, input_tokens)
         return PreparedTurn(
             request=request,
             response_id=wire.new_id("resp"),
-            created_at=time.time(),
+            created_at=int(time.time()),
             started=started,
             user_text=user_text,
             plan=plan,
@@ -155,82 +151,8 @@ class TurnRunner:
             chained_tokens=chained,
             current_tokens=current,
             chain_ids=chain_ids,
+            call=call,
         )
-
-    async def _explicit_image(
-        self, request: CreateRequest, chain_ids: list[str]
-    ) -> SourceImage | None:
-        """Check every referenced item; return the last referenced image, decoded."""
-        replayed = {i["id"] for i in request.input if i["type"] == "reasoning"}
-        source: SourceImage | None = None
-        for item in request.input:
-            kind, item_id = item["type"], item.get("id")
-            if kind == "message" or not isinstance(item_id, str):
-                continue
-            if kind == "image_generation_call" and "result" in item:
-                image = await _decode_b64(item["result"], "input")
-                source = SourceImage(image, item.get("revised_prompt"))
-                continue
-            if kind == "reasoning" and "encrypted_content" in item:
-                continue
-            stored = await self._store.item(item_id)
-            if stored is None:
-                raise bad_request(_NOT_PERSISTED.format(id=item_id), "input")
-            if stored.type != "image_generation_call":
-                continue
-            if (
-                stored.reasoning_id
-                and stored.reasoning_id not in replayed
-                and stored.response_id not in chain_ids
-            ):
-                raise bad_request(
-                    _MISSING_REASONING.format(ig=item_id, rs=stored.reasoning_id), "input"
-                )
-            result = await self._store.result(item_id)
-            if result is None:
-                raise bad_request(
-                    f"Item '{item_id}' has no image: that image generation call failed. "
-                    "Remove it from your input.",
-                    "input",
-                )
-            source = SourceImage(await _decode_b64(result, "input"), stored.prompt)
-        return source
-
-    async def _chain_image(self, chain_ids: list[str]) -> SourceImage | None:
-        """The latest image in the chain: generated, else uploaded; newest response first."""
-        for response_id in chain_ids:
-            stored = await self._store.latest_image([response_id])
-            if stored is not None:
-                result = await self._store.result(stored.id)
-                if result is not None:
-                    return SourceImage(
-                        await _decode_b64(result, "previous_response_id"), stored.prompt
-                    )
-            _, urls = _current_message(await self._store.inputs(response_id))
-            if urls:
-                return SourceImage(await _decode_url(urls[-1], "previous_response_id"), None)
-        return None
-
-    async def _mask(self, request: CreateRequest) -> Image.Image | None:
-        mask = (request.tool or {}).get("input_image_mask")
-        if not mask:
-            return None
-        url = mask.get("image_url")
-        if not isinstance(url, str):
-            raise bad_request(
-                "The embedded engine has no Files API: send the mask as a PNG data URL in "
-                "input_image_mask.image_url.",
-                "tools[0].input_image_mask.file_id",
-                "invalid_value",
-            )
-        if not url.startswith("data:image/") or ";base64," not in url:
-            raise bad_request(
-                "input_image_mask.image_url must be a base64 PNG data URL "
-                "(data:image/png;base64,...).",
-                "tools[0].input_image_mask.image_url",
-                "invalid_image_url",
-            )
-        return await _decode_url(url, "tools[0].input_image_mask.image_url")
 
     async def events(self, turn: PreparedTurn, faults: FaultPlan) -> AsyncGenerator[JsonDict, None]:
         """Yield the stream events of the response; store it before ``response.completed``.
@@ -243,7 +165,7 @@ class TurnRunner:
         header = wire.response_payload(
             response_id=turn.response_id,
             created_at=turn.created_at,
-            model=request.model,
+            model=models.snapshot(request.model),
             status="in_progress",
             output=[],
             request=echo,
@@ -252,10 +174,16 @@ class TurnRunner:
         yield seq.event("response.in_progress", response=header)
         output: list[JsonDict] = []
         if request.is_reasoning_model:
-            item = wire.reasoning_item(wire.new_id("rs"))
+            item = wire.reasoning_item(wire.new_id("rs"), encrypted=request.include_encrypted)
             yield seq.event("response.output_item.added", output_index=0, item=item)
             yield seq.event("response.output_item.done", output_index=0, item=item)
             output.append(item)
+        if turn.call is not None:
+            async for event in wire.function_call_events(seq, turn.call, len(output), output):
+                yield event
+            async for event in self._complete(turn, seq, output, [], ""):
+                yield event
+            return
         outcomes: list[_ImageOutcome] = []
         made = 0
         for plan in turn.plan.images:
@@ -287,7 +215,21 @@ class TurnRunner:
         message = wire.message_item(message_id, reply, status="completed")
         yield seq.event("response.output_item.done", output_index=index, item=message)
         output.append(message)
+        async for event in self._complete(turn, seq, output, outcomes, reply):
+            yield event
+
+    async def _complete(
+        self,
+        turn: PreparedTurn,
+        seq: wire.EventSequence,
+        output: list[JsonDict],
+        outcomes: list[_ImageOutcome],
+        reply: str,
+    ) -> AsyncGenerator[JsonDict, None]:
+        """Store the response (when asked to) and yield ``response.completed``."""
+        request = turn.request
         final = self._final(turn, output, outcomes, reply)
+        made = sum(1 for o in outcomes if o.item.get("status") == "completed")
         if request.store:
             await self._store.save(
                 NewResponse(
@@ -336,6 +278,7 @@ class TurnRunner:
         fmt = str(tool.get("output_format", "png"))
         compression = tool.get("output_compression")
         background = str(tool.get("background", "auto"))
+        background = "opaque" if background == "auto" else background
         fields = wire.ImageCallFields(
             size=f"{width}x{height}",
             quality=quality,
@@ -399,16 +342,21 @@ class TurnRunner:
         self, turn: PreparedTurn, output: list[JsonDict], outcomes: list[_ImageOutcome], reply: str
     ) -> JsonDict:
         request = turn.request
-        reasoning = (
-            textgen.reasoning_tokens(turn.user_text, len(outcomes))
-            if request.is_reasoning_model
-            else 0
+        made = [o.item for o in outcomes if o.item.get("status") == "completed"]
+        calls = [i["arguments"] for i in output if i["type"] == "function_call"]
+        reasoning = usage_model.reasoning_tokens(
+            request.effort if request.is_reasoning_model else None,
+            images=len(outcomes),
+            functions=len(calls),
+            seed=textgen.seed_of(turn.user_text, request.model),
         )
-        usage = wire.usage_payload(
-            input_tokens=turn.input_tokens,
-            cached_tokens=turn.cached_tokens,
-            output_tokens=textgen.approx_tokens(reply) + reasoning,
-            reasoning_tokens=reasoning,
+        usage = usage_model.mainline_usage(
+            context=turn.input_tokens,
+            chain_cached=turn.cached_tokens,
+            revised_prompts=[str(i.get("revised_prompt") or "") for i in made],
+            reply=reply,
+            function_arguments=calls,
+            reasoning=reasoning,
         )
         tool_usage = wire.tool_usage_payload(
             text_tokens=sum(o.text_tokens for o in outcomes),
@@ -418,24 +366,19 @@ class TurnRunner:
         return wire.response_payload(
             response_id=turn.response_id,
             created_at=turn.created_at,
-            model=request.model,
+            model=models.snapshot(request.model),
             status="completed",
             output=output,
             request=request.echo,
-            usage=usage,
+            usage=wire.usage_payload(
+                input_tokens=usage.input_tokens,
+                cached_tokens=usage.cached_tokens,
+                output_tokens=usage.output_tokens,
+                reasoning_tokens=usage.reasoning_tokens,
+            ),
             tool_usage=tool_usage,
-            completed_at=time.time(),
+            completed_at=int(time.time()),
         )
-
-
-def _current_message(items: list[JsonDict]) -> tuple[str, list[str]]:
-    """The text and image data URLs of the last user message."""
-    for item in reversed(items):
-        if item["type"] == "message" and item["role"] == "user":
-            texts = [p["text"] for p in item["content"] if p["type"] == "input_text"]
-            urls = [p["image_url"] for p in item["content"] if p["type"] == "input_image"]
-            return " ".join(texts).strip(), urls
-    return "", []
 
 
 def _input_tokens(items: list[JsonDict]) -> int:
@@ -450,6 +393,10 @@ def _input_tokens(items: list[JsonDict]) -> int:
                     total += textgen.approx_tokens(part["text"])
         elif item["type"] in ("image_generation_call", "item_reference"):
             total += textgen.CONTEXT_IMAGE_TOKENS
+        elif item["type"] == "function_call":
+            total += textgen.approx_tokens(item["name"] + item["arguments"]) + 8
+        elif item["type"] == "function_call_output":
+            total += textgen.approx_tokens(item["output"]) + 8
     return total
 
 
@@ -530,26 +477,3 @@ async def _sleep_until(deadline: float) -> None:
     delay = deadline - asyncio.get_running_loop().time()
     if delay > 0:
         await asyncio.sleep(delay)
-
-
-async def _decode_b64(data: str, param: str) -> Image.Image:
-    def decode() -> Image.Image:
-        try:
-            raw = b64.b64decode(data, validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise ValueError("not valid base64") from exc
-        return render.decode_image(raw)
-
-    try:
-        return await asyncio.to_thread(decode)
-    except ValueError as exc:
-        raise ApiError(
-            400,
-            f"Invalid image data ({exc}): send a PNG, JPEG or WEBP image, base64-encoded.",
-            param=param,
-            code="invalid_image",
-        ) from exc
-
-
-async def _decode_url(url: str, param: str) -> Image.Image:
-    return await _decode_b64(url.partition(";base64,")[2], param)

@@ -7,11 +7,17 @@ own pydantic types.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import secrets
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent.images import b64
+
+if TYPE_CHECKING:
+    from agent.engine.functions import FunctionCall
 
 JsonDict = dict[str, Any]
 
@@ -49,9 +55,44 @@ def output_text_part(text: str) -> JsonDict:
     return {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
 
 
-def reasoning_item(item_id: str) -> JsonDict:
-    """A ``reasoning`` output item with an empty summary (none was requested)."""
-    return {"id": item_id, "type": "reasoning", "summary": []}
+def reasoning_item(item_id: str, *, encrypted: bool = False) -> JsonDict:
+    """A ``reasoning`` output item with an empty summary (none was requested).
+
+    With ``encrypted`` (``include: ["reasoning.encrypted_content"]``) it carries an opaque
+    ``encrypted_content`` token, as the API does, for stateless clients to replay.
+    """
+    item: JsonDict = {"id": item_id, "type": "reasoning", "summary": []}
+    if encrypted:
+        digest = hashlib.sha256(item_id.encode()).digest() * 4
+        item["encrypted_content"] = "gAAAAA" + base64.urlsafe_b64encode(digest).decode()
+    return item
+
+
+def function_call_item(item_id: str, call: FunctionCall, *, status: str) -> JsonDict:
+    """A ``function_call`` output item; in progress it has no arguments yet."""
+    return {
+        "id": item_id,
+        "type": "function_call",
+        "status": status,
+        "arguments": call.arguments if status == "completed" else "",
+        "call_id": f"call_{secrets.token_urlsafe(18)[:24]}",
+        "name": call.name,
+    }
+
+
+async def function_call_events(
+    seq: EventSequence, call: FunctionCall, index: int, output: list[JsonDict]
+) -> AsyncGenerator[JsonDict, None]:
+    """The stream events of one function call (appended to ``output`` when done)."""
+    item_id = new_id("fc")
+    started = function_call_item(item_id, call, status="in_progress")
+    yield seq.event("response.output_item.added", output_index=index, item=started)
+    ids = {"item_id": item_id, "output_index": index}
+    yield seq.event("response.function_call_arguments.delta", **ids, delta=call.arguments)
+    yield seq.event("response.function_call_arguments.done", **ids, arguments=call.arguments)
+    done = {**started, "status": "completed", "arguments": call.arguments}
+    yield seq.event("response.output_item.done", output_index=index, item=done)
+    output.append(done)
 
 
 @dataclass(frozen=True)
@@ -141,14 +182,14 @@ def tool_usage_payload(
 def response_payload(
     *,
     response_id: str,
-    created_at: float,
+    created_at: int,
     model: str,
     status: str,
     output: list[JsonDict],
     request: JsonDict,
     usage: JsonDict | None = None,
     tool_usage: JsonDict | None = None,
-    completed_at: float | None = None,
+    completed_at: int | None = None,
 ) -> JsonDict:
     """A whole ``Response`` object. ``request`` holds the echoed request fields."""
     return {
@@ -167,18 +208,21 @@ def response_payload(
         "output": output,
         "parallel_tool_calls": request.get("parallel_tool_calls", True),
         "previous_response_id": request.get("previous_response_id"),
-        "reasoning": request.get("reasoning"),
+        "reasoning": request.get("reasoning") or {"effort": None, "summary": None},
         "service_tier": "default",
         "store": request.get("store", True),
         "temperature": request.get("temperature", 1.0),
-        "text": {"format": {"type": "text"}, "verbosity": "medium"},
+        "text": request.get("text") or {"format": {"type": "text"}, "verbosity": "medium"},
         "tool_choice": request.get("tool_choice", "auto"),
         "tools": request.get("tools", []),
         "top_p": request.get("top_p", 1.0),
         "truncation": request.get("truncation", "disabled"),
         "usage": usage,
         "tool_usage": tool_usage,
-        "user": None,
+        "user": request.get("user"),
+        "safety_identifier": request.get("safety_identifier"),
+        "prompt_cache_key": request.get("prompt_cache_key"),
+        "top_logprobs": 0,
         "metadata": request.get("metadata") or {},
     }
 

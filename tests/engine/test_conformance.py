@@ -6,6 +6,7 @@ import httpx
 from openai import AsyncOpenAI
 from openai.types.responses import Response
 
+from agent.engine.usage_model import PREAMBLE_TOKENS
 from agent.images.spec import PARTIAL_IMAGE_TOKENS, image_output_tokens
 from tests.engine.helpers import decode, final_response, image_items, raw_events, tool
 
@@ -48,7 +49,7 @@ async def test_text_turn_streams_valid_events(http: httpx.AsyncClient) -> None:
     assert response.output_text == deltas
     assert "image studio" in deltas
     assert response.usage is not None and response.usage.output_tokens > 0
-    assert response.usage.input_tokens == 3  # ceil(len("hello there") / 4)
+    assert response.usage.input_tokens == PREAMBLE_TOKENS + 3  # ceil(len("hello there") / 4)
     assert payload["tool_usage"]["image_gen"]["output_tokens"] == 0
     assert payload["tool_usage"]["web_search"] == {"num_requests": 0}
     assert payload["id"].startswith("resp_")
@@ -59,7 +60,7 @@ async def test_image_turn_with_two_partials(http: httpx.AsyncClient) -> None:
     events = await raw_events(
         http,
         {
-            "model": "gpt-5.1",
+            "model": "gpt-5",
             "input": "draw a lighthouse at dusk",
             "tools": [tool(partial_images=2, quality="medium")],
         },

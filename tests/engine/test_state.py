@@ -139,13 +139,13 @@ async def test_unknown_previous_response_id(client: AsyncOpenAI) -> None:
 
 
 async def test_reasoning_item_required_for_image_reference(client: AsyncOpenAI) -> None:
-    made = await _image(client, "draw a fox in the snow", model="gpt-5.1")
+    made = await _image(client, "draw a fox in the snow", model="gpt-5")
     reasoning, image = made["output"][0], image_items(made)[0]
     assert reasoning["type"] == "reasoning"
     reference: dict[str, Any] = {"type": "image_generation_call", "id": image["id"]}
     ask: dict[str, Any] = {"role": "user", "content": "make it cooler"}
     with pytest.raises(openai.BadRequestError) as info:
-        await client.responses.create(model="gpt-5.1", tools=[tool()], input=items(reference, ask))
+        await client.responses.create(model="gpt-5", tools=[tool()], input=items(reference, ask))
     error = info.value.body
     assert isinstance(error, dict) and error["param"] == "input"
     assert error["message"] == (
@@ -154,11 +154,11 @@ async def test_reasoning_item_required_for_image_reference(client: AsyncOpenAI) 
     )
     replayed: dict[str, Any] = {"type": "reasoning", "id": reasoning["id"], "summary": []}
     ok = await client.responses.create(
-        model="gpt-5.1", tools=[tool()], input=items(replayed, reference, ask)
+        model="gpt-5", tools=[tool()], input=items(replayed, reference, ask)
     )
     assert image_items(ok.model_dump())[0]["action"] == "edit"
     chained = await client.responses.create(
-        model="gpt-5.1",
+        model="gpt-5",
         tools=[tool()],
         input=items(reference, ask),
         previous_response_id=made["id"],

@@ -50,8 +50,10 @@ async def test_unknown_top_level_field(client: AsyncOpenAI) -> None:
 
 
 async def test_bad_input_items(client: AsyncOpenAI) -> None:
-    body = await _bad(client, input=[{"type": "function_call_output", "call_id": "x"}])
+    body = await _bad(client, input=[{"type": "computer_call_output", "call_id": "x"}])
     assert body["param"] == "input[0].type"
+    body = await _bad(client, input=[{"type": "function_call_output", "call_id": "x"}])
+    assert body["param"] == "input[0].output"
     body = await _bad(
         client,
         input=[
