@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".atelier")
     prompts_dir: Path = Path(__file__).resolve().parent.parent / "prompts"
     prices_file: Path | None = None  # a provider's own prices (prices.toml)
+    # Past one machine: postgresql://user:password@host:port/db for the store (default: the
+    # SQLite file in data_dir), s3://bucket[/prefix] for image files (default: data_dir;
+    # endpoint and credentials from the standard AWS_* variables).
+    database_url: str | None = None
+    storage_url: str | None = None
 
     # --- Models and image defaults for new sessions.
     mainline_model: str = "gpt-5.1"
