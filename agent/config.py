@@ -79,6 +79,14 @@ class Settings(BaseSettings):
     app_daily_budget_usd: Decimal | None = Decimal("200.00")
     budget_warn_fraction: Decimal = Decimal("0.8")
 
+    # --- Public widget mode: anonymous visitors from these origins (comma separated), each
+    # with its own daily budget and rate limits inside the app's daily budget.
+    public_widget: bool = False
+    widget_origins: str = ""
+    visitor_daily_budget_usd: Decimal | None = Decimal("0.50")
+    visitor_turns_per_minute: int = Field(default=3, ge=1)
+    visitor_images_per_day: int = Field(default=10, ge=0)
+
     # --- Login: "name:password" pairs, comma separated, or a users file of such lines.
     users: str | None = None
     users_file: Path | None = None

@@ -17,6 +17,7 @@ and ``held_and_spent`` inside their own transaction.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -31,6 +32,8 @@ DEFAULT_TTL = timedelta(minutes=10)
 """How long a hold lives unless settled or released: longer than any turn may run."""
 
 Closing = Literal["settled", "released"]
+PreCheck = Callable[[Tx, datetime], Awaitable[None]]
+"""Extra checks run inside the locked ledger transaction (e.g. a visitor's rate limits)."""
 
 
 @dataclass(frozen=True)
@@ -107,13 +110,15 @@ class Ledger:
         limits: BudgetLimits,
         ttl: timedelta = DEFAULT_TTL,
         at: datetime | None = None,
+        precheck: PreCheck | None = None,
     ) -> tuple[Reservation, list[BudgetState]]:
         """Atomically check every budget and hold ``amount_usd`` against them.
 
         Raises BudgetExceeded (with the estimate and what is left) when the hold would pass a
         cap, counting other live holds, or when the amount is unknown (None) and some budget
-        is capped; nothing is held then. Returns the hold and the budgets it brings near
-        their limit (for warnings).
+        is capped; nothing is held then. ``precheck`` runs first inside the same locked
+        transaction and may refuse by raising. Returns the hold and the budgets it brings
+        near their limit (for warnings).
         """
         moment = at or now()
         reservation = Reservation(
@@ -125,6 +130,8 @@ class Ledger:
         )
         async with self.database.transaction() as tx:
             await lock_ledger(tx)
+            if precheck is not None:
+                await precheck(tx, moment)
             spend = await held_and_spent(
                 tx, session_id=session_id, user_id=user_id, day_start=limits.day_start, at=moment
             )
