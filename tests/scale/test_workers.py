@@ -5,8 +5,8 @@ Then one worker is killed with SIGKILL while turns are in flight: its users reco
 through the balancer, resume their threads on the surviving (or restarted) worker and find
 everything that had finished; the other worker's users finish their turns undisturbed.
 
-The workers share one data dir (SQLite on one disk): the Chainlit data layer (ui/datalayer.py)
-runs on SQLite only for now.
+Run twice: with the store on SQLite and on PostgreSQL. The workers share one data dir either
+way, because the Chainlit data layer (ui/datalayer.py) runs on SQLite only for now.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import asyncio
 import os
 import re
 import signal
+import sqlite3
 import sys
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -27,6 +28,7 @@ from typing import Any
 import pytest
 
 from agent.ops.serve import STICKY_COOKIE
+from agent.store.db import Store
 
 pytestmark = pytest.mark.e2e
 
@@ -45,15 +47,17 @@ class Cluster:
     process: asyncio.subprocess.Process
     pids: dict[str, int] = field(default_factory=dict)
     lines: list[str] = field(default_factory=list)
+    started: Counter[str] = field(default_factory=Counter)
+    restarted: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 @asynccontextmanager
 async def serve_workers(
-    harness: ModuleType, data_dir: Path, workers: int
+    harness: ModuleType, data_dir: Path, workers: int, extra_env: dict[str, str]
 ) -> AsyncIterator[Cluster]:
     """Run ``atelier serve --workers N`` on a free port; SIGTERM it afterwards."""
     port = harness.free_port()
-    env = harness.server_env(data_dir, ENGINE_ENV)
+    env = harness.server_env(data_dir, {**ENGINE_ENV, **extra_env})
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "agent.cli", "serve", "--workers", str(workers),
         "--host", "127.0.0.1", "--port", str(port),
@@ -71,6 +75,9 @@ async def serve_workers(
             found = WORKER_LINE.match(line)
             if found:
                 cluster.pids[found.group(1)] = int(found.group(2))
+                cluster.started[found.group(1)] += 1
+                if cluster.started[found.group(1)] > 1:
+                    cluster.restarted.set()
             if line.startswith("Atelier is available at"):
                 ready.set()
 
@@ -112,10 +119,27 @@ def _is_partial(name: str, data: Any) -> bool:
     return name == "element" and str(data.get("name", "")).startswith("partial-")
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_env(request: pytest.FixtureRequest, services: ModuleType) -> dict[str, str]:
+    """Where the workers' store lives: the shared SQLite file, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return {}
+    cluster = request.getfixturevalue("pg_cluster")
+    return {"ATELIER_DATABASE_URL": services.create_database(cluster, "workers")}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 async def test_twenty_users_over_two_workers_survive_a_killed_worker(
-    harness: ModuleType, data_dir: Path
+    harness: ModuleType, data_dir: Path, store_env: dict[str, str]
 ) -> None:
-    async with serve_workers(harness, data_dir, 2) as cluster:
+    async with serve_workers(harness, data_dir, 2, store_env) as cluster:
         assert set(cluster.pids) == {"w1", "w2"}
         clients = [harness.Client(cluster) for _ in range(USERS)]
         try:
@@ -153,5 +177,19 @@ async def test_twenty_users_over_two_workers_survive_a_killed_worker(
 
             await asyncio.gather(*(resume(i) for i in victims))
             assert any(line.startswith("worker w1 exited") for line in cluster.lines)
+            await asyncio.wait_for(cluster.restarted.wait(), 120)  # the supervisor replaced it
         finally:
             await asyncio.gather(*(c.close() for c in clients), return_exceptions=True)
+    # Stopping `atelier serve` stopped every worker it started.
+    assert not [pid for pid in cluster.pids.values() if _alive(pid)]
+    if store_env:  # the store really was PostgreSQL (the data layer's SQLite file has none)
+        store = await Store.open(store_env["ATELIER_DATABASE_URL"])
+        try:
+            rows = await store.database.fetch("SELECT COUNT(*) FROM sessions")
+            assert rows[0][0] >= USERS
+        finally:
+            await store.close()
+        with sqlite3.connect(data_dir / "atelier.db") as db:
+            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+        db.close()
+        assert "sessions" not in tables
