@@ -96,6 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="start the Chainlit app")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--workers", type=int, default=1, help="Chainlit processes behind haproxy (sticky)"
+    )
     return parser
 
 
@@ -289,8 +292,17 @@ def price(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def serve(args: argparse.Namespace) -> NoReturn:
-    """Start the Chainlit app (replaces this process)."""
+def serve(args: argparse.Namespace) -> int:
+    """Start the Chainlit app: this process, or ``--workers N`` behind a load balancer."""
+    if args.workers != 1:
+        from agent.ops.serve import serve as serve_workers
+
+        return asyncio.run(serve_workers(args.workers, args.host, args.port))
+    return _serve_one(args)
+
+
+def _serve_one(args: argparse.Namespace) -> NoReturn:
+    """Start one Chainlit process (replaces this process)."""
     app = Path(__file__).resolve().parent.parent / "ui" / "app.py"
     env = {key: value for key, value in os.environ.items() if key != "CI"}
     command = ["chainlit", "run", str(app), "--host", args.host, "--port", str(args.port), "-h"]

@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".atelier")
     prompts_dir: Path = Path(__file__).resolve().parent.parent / "prompts"
     prices_file: Path | None = None  # a provider's own prices (prices.toml)
+    # Past one machine: postgresql://user:password@host:port/db for the store (default: the
+    # SQLite file in data_dir), s3://bucket[/prefix] for image files (default: data_dir;
+    # endpoint and credentials from the standard AWS_* variables).
+    database_url: str | None = None
+    storage_url: str | None = None
 
     # --- Models and image defaults for new sessions.
     mainline_model: str = "gpt-5.1"
@@ -73,6 +78,14 @@ class Settings(BaseSettings):
     user_daily_budget_usd: Decimal | None = Decimal("20.00")
     app_daily_budget_usd: Decimal | None = Decimal("200.00")
     budget_warn_fraction: Decimal = Decimal("0.8")
+
+    # --- Public widget mode: anonymous visitors from these origins (comma separated), each
+    # with its own daily budget and rate limits inside the app's daily budget.
+    public_widget: bool = False
+    widget_origins: str = ""
+    visitor_daily_budget_usd: Decimal | None = Decimal("0.50")
+    visitor_turns_per_minute: int = Field(default=3, ge=1)
+    visitor_images_per_day: int = Field(default=10, ge=0)
 
     # --- Login: "name:password" pairs, comma separated, or a users file of such lines.
     users: str | None = None

@@ -56,7 +56,7 @@ class Atelier:
         await asyncio.to_thread(settings.images_dir.mkdir, parents=True, exist_ok=True)
         prompts = await asyncio.to_thread(PromptBook.load, settings.prompts_dir)
         prices = await asyncio.to_thread(PriceBook.load, settings)
-        store = await Store.open(settings.db_path)
+        store = await Store.open(settings.database_url or settings.db_path)
         engine = (
             Engine(EngineConfig.from_settings(settings)) if settings.use_embedded_engine else None
         )

@@ -1,95 +1,87 @@
-"""The SQLite store: sessions, turns and their bills, images and their lineage, the request log.
+"""The store: sessions, turns and their bills, images and their lineage, the request log.
 
-This is the only module that writes SQL for these tables. Its public methods are the whole
-interface, small enough that a Postgres module could replace it.
-
-One aiosqlite connection per Store. Every operation holds one asyncio.Lock: the connection is
-shared, so without it a reader could see (or a writer could join) another task's open
-transaction. Writes run inside ``BEGIN IMMEDIATE`` ... ``COMMIT`` and roll back whole.
-Money is stored as decimal strings and summed in Python (SQLite's SUM would go through float).
+This is the only module that writes SQL for these tables (the budget ledger's is in
+``agent.store.ledger``). It runs on SQLite (the embedded default) or PostgreSQL through the
+neutral interface of ``agent.store.database``: one SQL text, ``?`` placeholders, the same
+numbered migrations. Writes run in one transaction each and roll back whole.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import re
-import sqlite3
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
-from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-import aiosqlite
-
-from agent.billing.usage import ResponseUsage
 from agent.errors import NotFound
-from agent.store.migrations import apply_migrations
-from agent.store.records import (
-    CostLine,
-    ImageRecord,
-    LineKind,
-    SessionRecord,
-    TurnBill,
-    TurnRecord,
-    TurnStatus,
+from agent.store.database import Database, IntegrityError, Params, Row, open_database
+from agent.store.ledger import Ledger
+from agent.store.migrations import apply_db_migrations
+from agent.store.records import CostLine, ImageRecord, SessionRecord, TurnRecord
+from agent.store.rows import (
+    IMAGE_COLUMNS,
+    SESSION_COLUMNS,
+    TURN_COLUMNS,
+    cost_line,
+    dump_json,
+    image_params,
+    image_record,
+    money,
+    now,
+    prefixed,
+    session_record,
+    sum_money,
+    ts,
+    turn_record,
 )
 from agent.store.schema import MIGRATIONS
-from agent.store.sqlite import connect
+from agent.store.scrub import dump_exchange, scrub
+
+__all__ = ["MIGRATIONS_TABLE", "ImageConflict", "Store", "scrub"]
 
 MIGRATIONS_TABLE = "_store_migrations"
-
-_IMAGE_COLUMNS = (
-    "id, session_id, response_id, turn, prompt, revised_prompt, action, parent_id, model, "
-    "size, quality, output_format, background, path, sha256, width, height, bytes, "
-    "latency_ms, created_at, reasoning_item_id"
-)
-_SESSION_COLUMNS = (
-    "id, user_id, profile, title, settings_json, last_response_id, created_at, updated_at, "
-    "turn_count"
-)
-_TURN_COLUMNS = (
-    "session_id, turn, user_text, target_image_id, response_id, status, error_code, "
-    "error_message, started_at, latency_ms, settings_json, usage_json"
-)
 
 
 class ImageConflict(ValueError):
     """An image id is already recorded by another turn; the whole turn was not recorded."""
 
 
-class Store:
-    """Async persistence for Atelier on one SQLite file. Open with ``await Store.open(path)``."""
+class Store(Ledger):
+    """Async persistence for Atelier. Open with ``await Store.open(path_or_url)``."""
 
-    def __init__(self, db: aiosqlite.Connection, path: Path) -> None:
-        """Wrap an open, migrated connection. Use ``Store.open`` instead."""
-        self._db = db
-        self._lock = asyncio.Lock()
-        self.path = path
+    def __init__(self, db: Database) -> None:
+        """Wrap an open, migrated database. Use ``Store.open`` instead."""
+        self.database = db
 
     # ----------------------------------------------------------------- lifecycle
 
     @classmethod
-    async def open(cls, path: Path) -> Store:
-        """Open (creating if needed) the database at ``path`` and apply pending migrations.
+    async def open(cls, target: Path | str) -> Store:
+        """Open the database and apply pending migrations.
 
-        WAL journal, ``synchronous=NORMAL``, foreign keys on, a 5 s busy timeout, and
-        autocommit mode so that every write transaction is an explicit ``BEGIN IMMEDIATE``.
+        ``target`` is a SQLite file path (created if needed: WAL journal, foreign keys on,
+        a busy timeout) or a ``postgresql://`` URL.
         """
-        db = await connect(path)
+        db = await open_database(target)
         try:
-            await _migrate(db)
+            await apply_db_migrations(db, MIGRATIONS, table=MIGRATIONS_TABLE)
         except BaseException:
             await db.close()
             raise
-        return cls(db, path)
+        return cls(db)
+
+    @property
+    def path(self) -> Path | None:
+        """The SQLite file, or None on PostgreSQL."""
+        path = getattr(self.database, "path", None)
+        return path if isinstance(path, Path) else None
 
     async def close(self) -> None:
-        """Close the connection (waits for any operation in progress)."""
-        async with self._lock:
-            await self._db.close()
+        """Close the database (waits for any operation in progress)."""
+        await self.database.close()
 
     async def __aenter__(self) -> Store:
         return self
@@ -97,67 +89,52 @@ class Store:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
 
-    @asynccontextmanager
-    async def _write(self) -> AsyncIterator[aiosqlite.Connection]:
-        """One write transaction: all of it commits or none of it does."""
-        async with self._lock:
-            try:
-                # BEGIN sits inside the try: a cancel while it is queued must still roll back,
-                # or the next writer would find a transaction left open.
-                await self._db.execute("BEGIN IMMEDIATE")
-                yield self._db
-            except BaseException:
-                await self._db.rollback()
-                raise
-            await self._db.commit()
+    async def _fetchall(self, sql: str, params: Params = ()) -> list[Row]:
+        return await self.database.fetch(sql, params)
 
-    async def _fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
-        async with self._lock, self._db.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
-
-    async def _fetchone(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
-        async with self._lock, self._db.execute(sql, params) as cursor:
-            return await cursor.fetchone()
+    async def _fetchone(self, sql: str, params: Params = ()) -> Row | None:
+        return await self.database.fetchrow(sql, params)
 
     # ----------------------------------------------------------------- sessions
 
     async def create_session(self, record: SessionRecord) -> None:
         """Insert a new session. Raises ValueError if the id already exists."""
+        params = (
+            record.id,
+            record.user_id,
+            record.profile,
+            record.title,
+            dump_json(record.settings),
+            record.last_response_id,
+            ts(record.created_at),
+            ts(record.updated_at),
+            record.turn_count,
+        )
         try:
-            async with self._write() as db:
-                await db.execute(
-                    f"INSERT INTO sessions ({_SESSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        record.id,
-                        record.user_id,
-                        record.profile,
-                        record.title,
-                        _json(record.settings),
-                        record.last_response_id,
-                        _ts(record.created_at),
-                        _ts(record.updated_at),
-                        record.turn_count,
-                    ),
+            async with self.database.transaction() as tx:
+                await tx.execute(
+                    f"INSERT INTO sessions ({SESSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    params,
                 )
-        except sqlite3.IntegrityError as exc:
+        except IntegrityError as exc:
             raise ValueError(f"Session {record.id!r} already exists.") from exc
 
     async def get_session(self, session_id: str) -> SessionRecord | None:
         """The session with this id, or None."""
         row = await self._fetchone(
-            f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE id = ? AND deleted_at IS NULL",
+            f"SELECT {SESSION_COLUMNS} FROM sessions WHERE id = ? AND deleted_at IS NULL",
             (session_id,),
         )
-        return _session(row) if row is not None else None
+        return session_record(row) if row is not None else None
 
     async def list_sessions(self, user_id: str, limit: int = 100) -> list[SessionRecord]:
         """A user's sessions, most recently updated first."""
         rows = await self._fetchall(
-            f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE user_id = ? AND deleted_at IS NULL "
+            f"SELECT {SESSION_COLUMNS} FROM sessions WHERE user_id = ? AND deleted_at IS NULL "
             "ORDER BY updated_at DESC, rowid DESC LIMIT ?",
             (user_id, limit),
         )
-        return [_session(row) for row in rows]
+        return [session_record(row) for row in rows]
 
     async def update_session(
         self,
@@ -172,22 +149,20 @@ class Store:
         Raises NotFound when the session does not exist.
         """
         sets = ["updated_at = ?"]
-        params: list[Any] = [_ts(_now())]
+        params: list[Any] = [ts(now())]
         if settings is not None:
             sets.append("settings_json = ?")
-            params.append(_json(settings))
+            params.append(dump_json(settings))
         if title is not None:
             sets.append("title = ?")
             params.append(title)
         if last_response_id is not None:
             sets.append("last_response_id = ?")
             params.append(last_response_id)
-        async with self._write() as db:
-            cursor = await db.execute(
+        async with self.database.transaction() as tx:
+            changed = await tx.execute(
                 f"UPDATE sessions SET {', '.join(sets)} WHERE id = ?", (*params, session_id)
             )
-            changed = cursor.rowcount
-            await cursor.close()
         if changed == 0:
             raise NotFound(f"Session {session_id!r} does not exist.")
 
@@ -200,11 +175,19 @@ class Store:
         )
         return int(row[0]) if row is not None else 1
 
-    async def record_turn(self, turn: TurnRecord, images: Sequence[ImageRecord]) -> None:
+    async def record_turn(
+        self,
+        turn: TurnRecord,
+        images: Sequence[ImageRecord],
+        *,
+        reservation_id: str | None = None,
+    ) -> None:
         """Record a finished turn in one transaction: the turn, its cost lines, its images.
 
         Also moves the session on: ``updated_at``, ``turn_count`` and, for a turn whose
-        response completed (status "ok" with a response id), ``last_response_id``.
+        response completed (status "ok" with a response id), ``last_response_id``. With a
+        ``reservation_id`` the same transaction settles that budget reservation, so the
+        turn's cost replaces its hold without a moment counted twice or not at all.
         Re-recording the same (session, turn) replaces its rows. Raises NotFound for an
         unknown session, ImageConflict when an image id belongs to another turn (nothing is
         written then), ValueError when an image is not from this turn.
@@ -220,15 +203,14 @@ class Store:
             raise ValueError(f"Turn {turn.turn} lists an image id twice: {ids}.")
         bill = turn.bill
         key = (turn.session_id, turn.turn)
-        async with self._write() as db:
-            async with db.execute("SELECT 1 FROM sessions WHERE id = ?", (turn.session_id,)) as c:
-                if await c.fetchone() is None:
-                    raise NotFound(f"Session {turn.session_id!r} does not exist.")
-            await db.execute("DELETE FROM cost_lines WHERE session_id = ? AND turn = ?", key)
-            await db.execute("DELETE FROM images WHERE session_id = ? AND turn = ?", key)
-            await db.execute("DELETE FROM turns WHERE session_id = ? AND turn = ?", key)
-            await db.execute(
-                f"INSERT INTO turns ({_TURN_COLUMNS}, total_usd, known_usd, estimated) "
+        async with self.database.transaction() as tx:
+            if await tx.fetchrow("SELECT 1 FROM sessions WHERE id = ?", (turn.session_id,)) is None:
+                raise NotFound(f"Session {turn.session_id!r} does not exist.")
+            await tx.execute("DELETE FROM cost_lines WHERE session_id = ? AND turn = ?", key)
+            await tx.execute("DELETE FROM images WHERE session_id = ? AND turn = ?", key)
+            await tx.execute("DELETE FROM turns WHERE session_id = ? AND turn = ?", key)
+            await tx.execute(
+                f"INSERT INTO turns ({TURN_COLUMNS}, total_usd, known_usd, estimated) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     turn.session_id,
@@ -239,82 +221,68 @@ class Store:
                     turn.status,
                     turn.error_code,
                     turn.error_message,
-                    _ts(turn.started_at),
+                    ts(turn.started_at),
                     turn.latency_ms,
-                    _json(turn.settings),
-                    _json(turn.usage.to_dict()),
-                    _money(bill.total_usd),
+                    dump_json(turn.settings),
+                    dump_json(turn.usage.to_dict()),
+                    money(bill.total_usd),
                     str(bill.known_usd),
                     int(bill.estimated),
                 ),
             )
-            await db.executemany(
+            await tx.executemany(
                 "INSERT INTO cost_lines (session_id, turn, idx, kind, model, tokens, "
                 "rate_per_mtok_usd, cost_usd, owner, estimated) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        *key,
-                        idx,
-                        line.kind,
-                        line.model,
-                        line.tokens,
-                        _money(line.rate_per_mtok_usd),
-                        _money(line.cost_usd),
-                        line.owner,
-                        int(line.estimated),
-                    )
-                    for idx, line in enumerate(bill.lines)
-                ],
+                [_line_params(key, idx, line) for idx, line in enumerate(bill.lines)],
             )
             for image in images:
                 try:
-                    await db.execute(
-                        f"INSERT INTO images ({_IMAGE_COLUMNS}) "
+                    await tx.execute(
+                        f"INSERT INTO images ({IMAGE_COLUMNS}) "
                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        _image_params(image),
+                        image_params(image),
                     )
-                except sqlite3.IntegrityError as exc:
+                except IntegrityError as exc:
                     raise ImageConflict(
                         f"Image id {image.id!r} is already recorded by another turn; "
                         f"turn {turn.turn} of session {turn.session_id!r} was not recorded."
                     ) from exc
             advance = turn.status == "ok" and turn.response_id is not None
-            await db.execute(
+            await tx.execute(
                 "UPDATE sessions SET updated_at = ?, "
                 "turn_count = (SELECT COUNT(*) FROM turns WHERE session_id = ?), "
-                "last_response_id = CASE WHEN ? THEN ? ELSE last_response_id END "
+                "last_response_id = CASE WHEN ? = 1 THEN ? ELSE last_response_id END "
                 "WHERE id = ?",
-                (_ts(_now()), turn.session_id, int(advance), turn.response_id, turn.session_id),
+                (ts(now()), turn.session_id, int(advance), turn.response_id, turn.session_id),
             )
+            if reservation_id is not None:
+                await self._close_reservation(tx, reservation_id, "settled")
 
     async def turns(self, session_id: str) -> list[TurnRecord]:
         """A session's turns in order, each with its bill lines and the ids of its images."""
-        async with self._lock:
-            async with self._db.execute(
-                f"SELECT {_TURN_COLUMNS} FROM turns WHERE session_id = ? ORDER BY turn",
+        async with self.database.session() as tx:
+            turn_rows = await tx.fetch(
+                f"SELECT {TURN_COLUMNS} FROM turns WHERE session_id = ? ORDER BY turn",
                 (session_id,),
-            ) as cursor:
-                turn_rows = list(await cursor.fetchall())
-            async with self._db.execute(
+            )
+            line_rows = await tx.fetch(
                 "SELECT turn, kind, model, tokens, rate_per_mtok_usd, cost_usd, owner, estimated "
                 "FROM cost_lines WHERE session_id = ? ORDER BY turn, idx",
                 (session_id,),
-            ) as cursor:
-                line_rows = list(await cursor.fetchall())
-            async with self._db.execute(
+            )
+            image_rows = await tx.fetch(
                 "SELECT turn, id FROM images WHERE session_id = ? ORDER BY turn, rowid",
                 (session_id,),
-            ) as cursor:
-                image_rows = list(await cursor.fetchall())
+            )
         lines: dict[int, list[CostLine]] = {}
         for row in line_rows:
-            lines.setdefault(row["turn"], []).append(_cost_line(row))
+            lines.setdefault(row["turn"], []).append(cost_line(row))
         image_ids: dict[int, list[str]] = {}
         for row in image_rows:
             image_ids.setdefault(row["turn"], []).append(row["id"])
         return [
-            _turn(row, lines.get(row["turn"], []), image_ids.get(row["turn"], []))
+            turn_record(row, lines.get(row["turn"], []), image_ids.get(row["turn"], []))
             for row in turn_rows
         ]
 
@@ -322,60 +290,63 @@ class Store:
 
     async def get_image(self, image_id: str) -> ImageRecord | None:
         """The image with this id, or None."""
-        row = await self._fetchone(f"SELECT {_IMAGE_COLUMNS} FROM images WHERE id = ?", (image_id,))
-        return _image(row) if row is not None else None
+        row = await self._fetchone(f"SELECT {IMAGE_COLUMNS} FROM images WHERE id = ?", (image_id,))
+        return image_record(row) if row is not None else None
 
     async def session_images(self, session_id: str) -> list[ImageRecord]:
         """A session's images, oldest first."""
         rows = await self._fetchall(
-            f"SELECT {_IMAGE_COLUMNS} FROM images WHERE session_id = ? ORDER BY turn, rowid",
+            f"SELECT {IMAGE_COLUMNS} FROM images WHERE session_id = ? ORDER BY turn, rowid",
             (session_id,),
         )
-        return [_image(row) for row in rows]
+        return [image_record(row) for row in rows]
 
     async def ancestors(self, image_id: str) -> list[ImageRecord]:
         """The images ``image_id`` was made from: [root, ..., parent]. Empty for a root.
 
         A parent id that is not in the store ends the chain; a cycle cannot loop forever.
         """
-        rows = await self._fetchall(
-            f"""
-            WITH RECURSIVE chain(id, depth, path) AS (
-                SELECT parent_id, 1, ',' || id || ',' || parent_id || ',' FROM images
-                WHERE id = ? AND parent_id IS NOT NULL AND parent_id != id
-                UNION ALL
-                SELECT images.parent_id, chain.depth + 1, chain.path || images.parent_id || ','
-                FROM images JOIN chain ON images.id = chain.id
-                WHERE images.parent_id IS NOT NULL
-                    AND instr(chain.path, ',' || images.parent_id || ',') = 0
+        async with self.database.session() as tx:
+            seen = tx.position("',' || images.parent_id || ','", "chain.path")
+            rows = await tx.fetch(
+                f"""
+                WITH RECURSIVE chain(id, depth, path) AS (
+                    SELECT parent_id, 1, ',' || id || ',' || parent_id || ',' FROM images
+                    WHERE id = ? AND parent_id IS NOT NULL AND parent_id != id
+                    UNION ALL
+                    SELECT images.parent_id, chain.depth + 1, chain.path || images.parent_id || ','
+                    FROM images JOIN chain ON images.id = chain.id
+                    WHERE images.parent_id IS NOT NULL AND {seen} = 0
+                )
+                SELECT {prefixed("images", IMAGE_COLUMNS)} FROM chain
+                JOIN images ON images.id = chain.id
+                ORDER BY chain.depth DESC
+                """,
+                (image_id,),
             )
-            SELECT {_prefixed("images", _IMAGE_COLUMNS)} FROM chain
-            JOIN images ON images.id = chain.id
-            ORDER BY chain.depth DESC
-            """,
-            (image_id,),
-        )
-        return [_image(row) for row in rows]
+        return [image_record(row) for row in rows]
 
     async def descendants(self, image_id: str) -> list[ImageRecord]:
         """Every image made (directly or not) from ``image_id``: breadth-first, oldest first."""
-        rows = await self._fetchall(
-            f"""
-            WITH RECURSIVE tree(id, depth, path) AS (
-                SELECT id, 1, ',' || parent_id || ',' || id || ',' FROM images
-                WHERE parent_id = ? AND id != parent_id
-                UNION ALL
-                SELECT images.id, tree.depth + 1, tree.path || images.id || ','
-                FROM images JOIN tree ON images.parent_id = tree.id
-                WHERE instr(tree.path, ',' || images.id || ',') = 0
+        async with self.database.session() as tx:
+            seen = tx.position("',' || images.id || ','", "tree.path")
+            rows = await tx.fetch(
+                f"""
+                WITH RECURSIVE tree(id, depth, path) AS (
+                    SELECT id, 1, ',' || parent_id || ',' || id || ',' FROM images
+                    WHERE parent_id = ? AND id != parent_id
+                    UNION ALL
+                    SELECT images.id, tree.depth + 1, tree.path || images.id || ','
+                    FROM images JOIN tree ON images.parent_id = tree.id
+                    WHERE {seen} = 0
+                )
+                SELECT {prefixed("images", IMAGE_COLUMNS)} FROM tree
+                JOIN images ON images.id = tree.id
+                ORDER BY tree.depth, images.created_at, images.rowid
+                """,
+                (image_id,),
             )
-            SELECT {_prefixed("images", _IMAGE_COLUMNS)} FROM tree
-            JOIN images ON images.id = tree.id
-            ORDER BY tree.depth, images.created_at, images.rowid
-            """,
-            (image_id,),
-        )
-        return [_image(row) for row in rows]
+        return [image_record(row) for row in rows]
 
     # ----------------------------------------------------------------- spend
 
@@ -384,23 +355,23 @@ class Store:
         rows = await self._fetchall(
             "SELECT known_usd FROM turns WHERE session_id = ?", (session_id,)
         )
-        return _sum(rows)
+        return sum_money(rows)
 
     async def user_spent_since(self, user_id: str, since: datetime) -> Decimal:
         """The known cost of a user's turns started at or after ``since`` (timezone-aware)."""
         rows = await self._fetchall(
             "SELECT turns.known_usd FROM turns JOIN sessions ON sessions.id = turns.session_id "
             "WHERE sessions.user_id = ? AND turns.started_at >= ?",
-            (user_id, _ts(since)),
+            (user_id, ts(since)),
         )
-        return _sum(rows)
+        return sum_money(rows)
 
     async def app_spent_since(self, since: datetime) -> Decimal:
         """The known cost of every turn started at or after ``since`` (timezone-aware)."""
         rows = await self._fetchall(
-            "SELECT known_usd FROM turns WHERE started_at >= ?", (_ts(since),)
+            "SELECT known_usd FROM turns WHERE started_at >= ?", (ts(since),)
         )
-        return _sum(rows)
+        return sum_money(rows)
 
     # ----------------------------------------------------------------- request log
 
@@ -414,12 +385,12 @@ class Store:
         error: str | None,
     ) -> None:
         """Log one request and its response (or error), with image payloads and keys removed."""
-        request_json, response_json = await asyncio.to_thread(_dump_exchange, request, response)
-        async with self._write() as db:
-            await db.execute(
+        request_json, response_json = await asyncio.to_thread(dump_exchange, request, response)
+        async with self.database.transaction() as tx:
+            await tx.execute(
                 "INSERT INTO exchanges (session_id, turn, created_at, request_json, "
                 "response_json, error) VALUES (?, ?, ?, ?, ?, ?)",
-                (session_id, turn, _ts(_now()), request_json, response_json, error),
+                (session_id, turn, ts(now()), request_json, response_json, error),
             )
 
     async def exchanges(self, session_id: str) -> list[dict[str, Any]]:
@@ -454,30 +425,37 @@ class Store:
         The session can no longer be opened. Files are content-addressed and may be shared
         with another session's identical image: only paths no other row uses are returned.
         """
-        async with self._write() as db:
-            async with db.execute(
+        async with self.database.transaction() as tx:
+            rows = await tx.fetch(
                 "SELECT DISTINCT path FROM images WHERE session_id = ?", (session_id,)
-            ) as cursor:
-                paths = [str(row[0]) for row in await cursor.fetchall()]
-            await db.execute("DELETE FROM images WHERE session_id = ?", (session_id,))
-            await db.execute("DELETE FROM exchanges WHERE session_id = ?", (session_id,))
-            await db.execute(
+            )
+            paths = [str(row[0]) for row in rows]
+            await tx.execute("DELETE FROM images WHERE session_id = ?", (session_id,))
+            await tx.execute("DELETE FROM exchanges WHERE session_id = ?", (session_id,))
+            await tx.execute(
                 "UPDATE turns SET user_text = '', error_message = NULL WHERE session_id = ?",
                 (session_id,),
             )
-            await db.execute(
+            await tx.execute(
                 "UPDATE sessions SET title = '', deleted_at = ? WHERE id = ?",
-                (_ts(_now()), session_id),
+                (ts(now()), session_id),
             )
             unused = []
             for path in paths:
-                async with db.execute("SELECT 1 FROM images WHERE path = ? LIMIT 1", (path,)) as c:
-                    if await c.fetchone() is None:
-                        unused.append(Path(path))
+                used = await tx.fetchrow("SELECT 1 FROM images WHERE path = ? LIMIT 1", (path,))
+                if used is None:
+                    unused.append(Path(path))
         return unused
 
     async def integrity_check(self) -> str:
-        """SQLite's ``PRAGMA integrity_check`` verdict: "ok" when the file is sound."""
+        """ "ok" when the database is sound: SQLite's ``PRAGMA integrity_check`` verdict.
+
+        PostgreSQL checks its own pages and constraints continuously; there the check is
+        that a query round-trips.
+        """
+        if self.database.dialect == "postgres":
+            row = await self._fetchone("SELECT 'ok'")
+            return str(row[0]) if row is not None else "no answer"
         rows = await self._fetchall("PRAGMA integrity_check")
         return "\n".join(str(row[0]) for row in rows)
 
@@ -487,211 +465,15 @@ class Store:
         return [Path(row[0]) for row in rows]
 
 
-# --------------------------------------------------------------------- migrations
-
-
-async def _applied_migrations(db: aiosqlite.Connection) -> set[str]:
-    async with db.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (MIGRATIONS_TABLE,)
-    ) as cursor:
-        if await cursor.fetchone() is None:
-            return set()
-    async with db.execute(f"SELECT name FROM {MIGRATIONS_TABLE}") as cursor:
-        return {str(row[0]) for row in await cursor.fetchall()}
-
-
-async def _migrate(db: aiosqlite.Connection) -> None:
-    """Apply pending migrations, tolerating other processes opening the same file at once.
-
-    The runner reads the applied names before taking the write lock, so two openers can both
-    try the same migration; the loser fails ("table ... already exists"). When that happens
-    and someone else did apply migrations meanwhile, run again: the names are re-read.
-    """
-    while True:
-        before = await _applied_migrations(db)
-        try:
-            await apply_migrations(db, MIGRATIONS, table=MIGRATIONS_TABLE)
-            return
-        except sqlite3.OperationalError:
-            if await _applied_migrations(db) <= before:
-                raise
-
-
-# --------------------------------------------------------------------- row mapping
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _ts(value: datetime) -> str:
-    """UTC ISO-8601 with fixed microseconds, so that strings sort as times do."""
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"Datetime {value!r} has no timezone; pass a timezone-aware datetime.")
-    return value.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def _json(value: Mapping[str, Any]) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
-
-
-def _money(value: Decimal | None) -> str | None:
-    return None if value is None else str(value)
-
-
-def _decimal(value: str | None) -> Decimal | None:
-    return None if value is None else Decimal(value)
-
-
-def _sum(rows: Iterable[aiosqlite.Row]) -> Decimal:
-    return sum((Decimal(row[0]) for row in rows), Decimal(0))
-
-
-def _prefixed(table: str, columns: str) -> str:
-    return ", ".join(f"{table}.{name.strip()}" for name in columns.split(","))
-
-
-def _session(row: aiosqlite.Row) -> SessionRecord:
-    return SessionRecord(
-        id=row["id"],
-        user_id=row["user_id"],
-        profile=row["profile"],
-        title=row["title"],
-        settings=json.loads(row["settings_json"]),
-        last_response_id=row["last_response_id"],
-        created_at=datetime.fromisoformat(row["created_at"]),
-        updated_at=datetime.fromisoformat(row["updated_at"]),
-        turn_count=row["turn_count"],
-    )
-
-
-def _cost_line(row: aiosqlite.Row) -> CostLine:
-    return CostLine(
-        kind=cast(LineKind, row["kind"]),
-        model=row["model"],
-        tokens=row["tokens"],
-        rate_per_mtok_usd=_decimal(row["rate_per_mtok_usd"]),
-        cost_usd=_decimal(row["cost_usd"]),
-        owner=row["owner"],
-        estimated=bool(row["estimated"]),
-    )
-
-
-def _turn(row: aiosqlite.Row, lines: list[CostLine], image_ids: list[str]) -> TurnRecord:
-    return TurnRecord(
-        session_id=row["session_id"],
-        turn=row["turn"],
-        user_text=row["user_text"],
-        status=cast(TurnStatus, row["status"]),
-        started_at=datetime.fromisoformat(row["started_at"]),
-        target_image_id=row["target_image_id"],
-        response_id=row["response_id"],
-        latency_ms=row["latency_ms"],
-        settings=json.loads(row["settings_json"]),
-        usage=ResponseUsage.from_dict(json.loads(row["usage_json"])),
-        bill=TurnBill(tuple(lines)),
-        error_code=row["error_code"],
-        error_message=row["error_message"],
-        image_ids=tuple(image_ids),
-    )
-
-
-def _image_params(image: ImageRecord) -> tuple[Any, ...]:
+def _line_params(key: tuple[str, int], idx: int, line: CostLine) -> tuple[Any, ...]:
     return (
-        image.id,
-        image.session_id,
-        image.response_id,
-        image.turn,
-        image.prompt,
-        image.revised_prompt,
-        image.action,
-        image.parent_id,
-        image.model,
-        image.size,
-        image.quality,
-        image.output_format,
-        image.background,
-        str(image.path),
-        image.sha256,
-        image.width,
-        image.height,
-        image.bytes,
-        image.latency_ms,
-        _ts(image.created_at),
-        image.reasoning_item_id,
+        *key,
+        idx,
+        line.kind,
+        line.model,
+        line.tokens,
+        money(line.rate_per_mtok_usd),
+        money(line.cost_usd),
+        line.owner,
+        int(line.estimated),
     )
-
-
-def _image(row: aiosqlite.Row) -> ImageRecord:
-    return ImageRecord(
-        id=row["id"],
-        session_id=row["session_id"],
-        response_id=row["response_id"],
-        turn=row["turn"],
-        prompt=row["prompt"],
-        revised_prompt=row["revised_prompt"],
-        action=row["action"],
-        parent_id=row["parent_id"],
-        model=row["model"],
-        size=row["size"],
-        quality=row["quality"],
-        output_format=row["output_format"],
-        background=row["background"],
-        path=Path(row["path"]),
-        sha256=row["sha256"],
-        width=row["width"],
-        height=row["height"],
-        bytes=row["bytes"],
-        latency_ms=row["latency_ms"],
-        created_at=datetime.fromisoformat(row["created_at"]),
-        reasoning_item_id=row["reasoning_item_id"],
-    )
-
-
-# --------------------------------------------------------------------- exchange scrubbing
-
-_B64_KEYS = frozenset({"result", "partial_image_b64", "b64_json", "image_b64"})
-_SECRET_KEYS = frozenset({"authorization", "api_key", "openai_api_key", "x-api-key", "api-key"})
-_KEY_PATTERN = re.compile(r"(?<![A-Za-z0-9])sk-[A-Za-z0-9_\-]{20,}")
-_DATA_URL = re.compile(r"^data:[\w/+.\-]*(?:;[\w=.\-]+)*;base64,", re.IGNORECASE)
-_MIN_ELIDED = 64  # shorter "result" strings are ordinary text, not image payloads
-
-
-def _elided(length: int) -> str:
-    return f"<{length} bytes base64 elided>"
-
-
-def scrub(value: Any) -> Any:
-    """A JSON-ready copy of ``value`` without base64 image payloads or credentials.
-
-    ``result``/``partial_image_b64``/``b64_json`` strings and ``data:...;base64,`` URLs are
-    replaced by "<N bytes base64 elided>" (N = length of the base64 text); values under
-    Authorization/api_key-like keys and anything shaped like an OpenAI key are redacted.
-    """
-    if isinstance(value, Mapping):
-        out: dict[str, Any] = {}
-        for key, item in value.items():
-            name = str(key)
-            if name.lower() in _SECRET_KEYS:
-                out[name] = "<redacted>"
-            elif name in _B64_KEYS and isinstance(item, str) and len(item) >= _MIN_ELIDED:
-                out[name] = _elided(len(item))
-            else:
-                out[name] = scrub(item)
-        return out
-    if isinstance(value, list | tuple):
-        return [scrub(item) for item in value]
-    if isinstance(value, str):
-        match = _DATA_URL.match(value)
-        if match:
-            return value[: match.end()] + _elided(len(value) - match.end())
-        return _KEY_PATTERN.sub("<redacted>", value)
-    return value
-
-
-def _dump_exchange(
-    request: Mapping[str, Any], response: Mapping[str, Any] | None
-) -> tuple[str, str | None]:
-    request_json = json.dumps(scrub(request), default=str)
-    response_json = None if response is None else json.dumps(scrub(response), default=str)
-    return request_json, response_json

@@ -4,6 +4,11 @@ A file lives at ``images_dir/<sha[:2]>/<sha>.<ext>`` where ``sha`` is the SHA-25
 and ``ext`` comes from the format Pillow found in them (png, jpg, webp), so the same bytes
 are stored once. All blocking work (base64, Pillow, hashing, writing) for one image runs in
 one ``asyncio.to_thread`` call.
+
+Past one machine, ``ImageFiles`` adds an object store (S3) behind the same layout: every
+saved image is also put at ``images/<sha[:2]>/<sha>.<ext>``, and a worker that lacks a file
+locally (another machine wrote it) fetches it into its local folder, which then acts as a
+cache. Thumbnails are derived locally and never uploaded.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from pathlib import Path
 from PIL import Image, UnidentifiedImageError
 
 from agent.images.b64 import b64decode
+from agent.store.objects import ObjectStore
 
 # Pillow format name -> (our format name, file extension)
 _FORMATS: dict[str, tuple[str, str]] = {
@@ -79,6 +85,69 @@ async def thumbnail(path: Path, images_dir: Path, max_edge: int = 256) -> Path:
 async def delete_image_files(paths: Iterable[Path], images_dir: Path) -> int:
     """Remove image files (and their cached thumbnails) inside ``images_dir``; count removed."""
     return await asyncio.to_thread(_delete_sync, list(paths), images_dir)
+
+
+_MIME = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp"}
+
+
+class ImageFiles:
+    """Image files in ``images_dir``, mirrored to an object store when one is given."""
+
+    def __init__(self, images_dir: Path, remote: ObjectStore | None = None) -> None:
+        """Keep files under ``images_dir``; with ``remote``, also there (the source of truth)."""
+        self.images_dir = images_dir
+        self.remote = remote
+
+    def key(self, path: Path) -> str:
+        """The object key of a stored image file (ValueError outside ``images_dir``)."""
+        relative = _inside(path, self.images_dir).relative_to(self.images_dir.resolve())
+        return f"images/{relative.as_posix()}"
+
+    async def save_b64(self, b64: str) -> StoredFile:
+        """``save_b64_image``, then uploaded to the object store."""
+        return await self._upload(await save_b64_image(b64, self.images_dir))
+
+    async def save_bytes(self, data: bytes) -> StoredFile:
+        """``save_image_bytes``, then uploaded to the object store."""
+        return await self._upload(await save_image_bytes(data, self.images_dir))
+
+    async def _upload(self, stored: StoredFile) -> StoredFile:
+        if self.remote is not None:
+            data = await read_image_bytes(stored.path, self.images_dir)
+            ext = stored.path.suffix.lstrip(".")
+            await self.remote.put(self.key(stored.path), data, _MIME.get(ext, "image/png"))
+        return stored
+
+    async def ensure_local(self, path: Path) -> Path:
+        """``path``, fetched from the object store first when this machine lacks it.
+
+        Raises FileNotFoundError when neither has it, ValueError outside ``images_dir``.
+        """
+        target = _inside(path, self.images_dir)
+        if await asyncio.to_thread(target.is_file):
+            return target
+        data = None if self.remote is None else await self.remote.get(self.key(path))
+        if data is None:
+            raise FileNotFoundError(f"Image file {path} is neither here nor in object storage.")
+        await asyncio.to_thread(_atomic_write, target, data)
+        return target
+
+    async def read(self, path: Path) -> bytes:
+        """The image's bytes (from the object store when not on this machine)."""
+        return await read_image_bytes(await self.ensure_local(path), self.images_dir)
+
+    async def thumbnail(self, path: Path, max_edge: int = 256) -> Path:
+        """``thumbnail`` of an image that may live only in the object store."""
+        return await thumbnail(await self.ensure_local(path), self.images_dir, max_edge)
+
+    async def delete(self, paths: Iterable[Path]) -> int:
+        """Remove image files here and in the object store; count local files removed."""
+        listed = list(paths)
+        removed = await delete_image_files(listed, self.images_dir)
+        if self.remote is not None:
+            for path in listed:
+                await self.remote.delete(self.key(path))
+        return removed
 
 
 def orphaned_files(images_dir: Path, known: Iterable[Path]) -> list[Path]:

@@ -1,23 +1,44 @@
 """The store's schema as numbered migrations (applied by ``agent.store.migrations``).
 
 Append new migrations at the end; never edit or reorder one that has shipped. Money columns
-are decimal strings (exact), datetimes are UTC ISO-8601 strings, booleans are 0/1.
+are decimal strings (exact), datetimes are UTC ISO-8601 strings, booleans are 0/1: the same
+column types on SQLite and PostgreSQL, so the same queries read both.
 
-Each statement runs through ``db.execute`` (not ``executescript``, which would commit the
+The same numbered migrations run on both backends. Where the DDL must differ it is spelled
+through two markers: ``{rowid}`` (PostgreSQL has no implicit rowid: an identity column named
+``rowid`` gives insertion order there, as SQLite's does) and ``{serial_pk}`` (an
+auto-numbered integer primary key).
+
+Each statement runs through ``tx.execute`` (not ``executescript``, which would commit the
 runner's transaction half way).
 """
 
 from __future__ import annotations
 
-import aiosqlite
+from agent.store.database import LOCKS_TABLE, Tx
+from agent.store.migrations import DbMigrationList
 
-from agent.store.migrations import MigrationList
+MIGRATIONS = DbMigrationList()
 
-MIGRATIONS = MigrationList()
+_DDL = {
+    "sqlite": {"rowid": "", "serial_pk": "INTEGER PRIMARY KEY AUTOINCREMENT"},
+    "postgres": {
+        "rowid": "rowid BIGINT GENERATED ALWAYS AS IDENTITY,",
+        "serial_pk": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+    },
+}
+
+
+def _ddl(tx: Tx, statement: str) -> str:
+    for marker, text in _DDL[tx.dialect].items():
+        statement = statement.replace("{" + marker + "}", text)
+    return statement
+
 
 _INITIAL = (
     """
     CREATE TABLE sessions (
+        {rowid}
         id TEXT PRIMARY KEY,
         user_id TEXT NOT NULL,
         profile TEXT NOT NULL,
@@ -70,6 +91,7 @@ _INITIAL = (
     """,
     """
     CREATE TABLE images (
+        {rowid}
         id TEXT PRIMARY KEY,
         session_id TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
         response_id TEXT NOT NULL,
@@ -98,7 +120,7 @@ _INITIAL = (
     "CREATE INDEX idx_images_sha256 ON images (sha256)",
     """
     CREATE TABLE exchanges (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        id {serial_pk},
         session_id TEXT NOT NULL,
         turn INTEGER NOT NULL,
         created_at TEXT NOT NULL,
@@ -112,13 +134,34 @@ _INITIAL = (
 
 
 @MIGRATIONS.register
-async def m001_initial(db: aiosqlite.Connection) -> None:
+async def m001_initial(tx: Tx) -> None:
     """Sessions, turns, cost lines, images and the request/response log."""
     for statement in _INITIAL:
-        await db.execute(statement)
+        await tx.execute(_ddl(tx, statement))
 
 
 @MIGRATIONS.register
-async def m002_session_deleted_at(db: aiosqlite.Connection) -> None:
+async def m002_session_deleted_at(tx: Tx) -> None:
     """Deleted sessions keep their ledger (budgets stay honest) but lose their content."""
-    await db.execute("ALTER TABLE sessions ADD COLUMN deleted_at TEXT")
+    await tx.execute("ALTER TABLE sessions ADD COLUMN deleted_at TEXT")
+
+
+@MIGRATIONS.register
+async def m003_reservations(tx: Tx) -> None:
+    """Budget reservations (held until settled, released or expired) and lock rows."""
+    await tx.execute(
+        """
+        CREATE TABLE reservations (
+            id TEXT PRIMARY KEY,
+            session_id TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            amount_usd TEXT NOT NULL,
+            state TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            closed_at TEXT
+        )
+        """
+    )
+    await tx.execute("CREATE INDEX idx_reservations_held ON reservations (state, expires_at)")
+    await tx.execute(f"CREATE TABLE {LOCKS_TABLE} (scope TEXT PRIMARY KEY)")

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
+from agent.store.db import Store
 from agent.store.records import CostLine, ImageRecord, SessionRecord, TurnBill, TurnRecord
 
 T0 = datetime(2026, 11, 21, 12, 0, 0, tzinfo=UTC)
@@ -102,3 +104,8 @@ def image(
         created_at=created_at,
         reasoning_item_id="rs_1" if parent_id else None,
     )
+
+
+async def rows(store: Store, sql: str, params: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
+    """Rows read through the store's own database (plain tuples, comparable on both backends)."""
+    return [tuple(row) for row in await store.database.fetch(sql, params)]

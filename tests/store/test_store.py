@@ -1,4 +1,8 @@
-"""The SQLite store: schema, sessions, turns and bills, lineage, spend, the exchange log."""
+"""The store: schema, sessions, turns and bills, lineage, spend, the exchange log.
+
+Tests taking the ``store`` (or ``open_store``) fixture run on SQLite and on PostgreSQL;
+tests about the SQLite file itself (WAL, PRAGMAs, folders) take ``tmp_path``.
+"""
 
 from __future__ import annotations
 
@@ -17,12 +21,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agent.errors import NotFound
+from agent.store.database import IntegrityError
 from agent.store.db import MIGRATIONS_TABLE, ImageConflict, Store
-from agent.store.migrations import apply_migrations
+from agent.store.migrations import apply_db_migrations
 from agent.store.records import ImageRecord
 from agent.store.schema import MIGRATIONS
 
-from .builders import T0, image, session, turn
+from .builders import T0, image, rows, session, turn
+from .conftest import OpenStore
 
 
 def _rows(db_path: Path, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
@@ -54,22 +60,29 @@ async def test_migrations_apply_once_and_create_the_tables(tmp_path: Path) -> No
 
 
 async def test_runner_finds_nothing_left_to_apply(store: Store) -> None:
-    assert await apply_migrations(store._db, MIGRATIONS, table=MIGRATIONS_TABLE) == []
+    assert await apply_db_migrations(store.database, MIGRATIONS, table=MIGRATIONS_TABLE) == []
+    applied = await rows(store, f"SELECT name FROM {MIGRATIONS_TABLE} ORDER BY name")
+    assert applied == [(fn.__name__,) for fn in MIGRATIONS]
 
 
-async def test_wal_mode_and_integrity(store: Store) -> None:
+async def test_wal_mode_and_integrity(tmp_path: Path) -> None:
+    store = await Store.open(tmp_path / "wal.db")
     await store.create_session(session())
+    assert store.path is not None
     assert _rows(store.path, "PRAGMA journal_mode") == [("wal",)]
     assert store.path.with_name(store.path.name + "-wal").exists()
     assert await store.integrity_check() == "ok"
+    await store.close()
 
 
 async def test_foreign_keys_are_enforced(store: Store) -> None:
-    with pytest.raises(sqlite3.IntegrityError):
-        await store._db.execute(
-            "INSERT INTO turns (session_id, turn, user_text, status, started_at) "
-            "VALUES ('nope', 1, 'x', 'ok', '2026-01-01')"
-        )
+    with pytest.raises(IntegrityError):
+        async with store.database.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO turns (session_id, turn, user_text, status, started_at) "
+                "VALUES ('nope', 1, 'x', 'ok', '2026-01-01')"
+            )
+    assert await rows(store, "SELECT COUNT(*) FROM turns") == [(0,)]
 
 
 # ------------------------------------------------------------------ sessions
@@ -181,7 +194,7 @@ async def test_failed_record_turn_leaves_no_partial_rows(store: Store) -> None:
     assert [t.turn for t in await store.turns("s1")] == [1]
     assert await store.get_image("ig_b") is None
     assert (await store.get_image("ig_a")) == image("ig_a")
-    assert _rows(store.path, "SELECT COUNT(*) FROM cost_lines WHERE turn = 2") == [(0,)]
+    assert await rows(store, "SELECT COUNT(*) FROM cost_lines WHERE turn = 2") == [(0,)]
     s = await store.get_session("s1")
     assert s is not None
     assert (s.turn_count, s.last_response_id) == (1, "resp_1")
@@ -303,10 +316,10 @@ async def test_twenty_concurrent_sessions_lose_no_row(store: Store) -> None:
     await asyncio.gather(*(converse(n) for n in range(sessions)))
 
     total = sessions * turns_each
-    assert _rows(store.path, "SELECT COUNT(*) FROM turns") == [(total,)]
-    assert _rows(store.path, "SELECT COUNT(*) FROM images") == [(total,)]
-    assert _rows(store.path, "SELECT COUNT(*) FROM cost_lines") == [(2 * total,)]
-    assert _rows(store.path, "SELECT COUNT(*) FROM exchanges") == [(total,)]
+    assert await rows(store, "SELECT COUNT(*) FROM turns") == [(total,)]
+    assert await rows(store, "SELECT COUNT(*) FROM images") == [(total,)]
+    assert await rows(store, "SELECT COUNT(*) FROM cost_lines") == [(2 * total,)]
+    assert await rows(store, "SELECT COUNT(*) FROM exchanges") == [(total,)]
     for n in range(sessions):
         sid = f"s{n:02d}"
         s = await store.get_session(sid)
@@ -317,22 +330,18 @@ async def test_twenty_concurrent_sessions_lose_no_row(store: Store) -> None:
     assert await store.integrity_check() == "ok"
 
 
-async def test_two_stores_on_one_file_write_together(tmp_path: Path) -> None:
-    path = tmp_path / "shared.db"
-    first, second = await Store.open(path), await Store.open(path)
-    try:
-        await first.create_session(session("s1"))
-        await second.create_session(session("s2"))
+async def test_two_stores_on_one_database_write_together(open_store: OpenStore) -> None:
+    first, second = await open_store(), await open_store()
+    await first.create_session(session("s1"))
+    await second.create_session(session("s2"))
 
-        async def write(store: Store, sid: str) -> None:
-            for t in range(1, 11):
-                await store.record_turn(turn(sid, t), [])
+    async def write(store: Store, sid: str) -> None:
+        for t in range(1, 11):
+            await store.record_turn(turn(sid, t), [])
 
-        await asyncio.gather(write(first, "s1"), write(second, "s2"))
-    finally:
-        await first.close()
-        await second.close()
-    assert _rows(path, "SELECT session_id, COUNT(*) FROM turns GROUP BY session_id") == [
+    await asyncio.gather(write(first, "s1"), write(second, "s2"))
+    query = "SELECT session_id, COUNT(*) FROM turns GROUP BY session_id ORDER BY session_id"
+    assert await rows(first, query) == [
         ("s1", 10),
         ("s2", 10),
     ]
@@ -385,7 +394,7 @@ async def test_exchange_log_elides_base64_and_secrets(store: Store) -> None:
     assert first["response"]["id"] == "resp_1"
     assert (second["turn"], second["response"], second["error"]) == (2, None, "rate_limited")
 
-    raw = "".join(str(r) for r in _rows(store.path, "SELECT * FROM exchanges"))
+    raw = "".join(str(r) for r in await rows(store, "SELECT * FROM exchanges"))
     assert png[:100] not in raw
     assert "sk-" not in raw.replace("risk-", "")
 
@@ -393,15 +402,14 @@ async def test_exchange_log_elides_base64_and_secrets(store: Store) -> None:
 # ------------------------------------------------------------------ resume
 
 
-async def test_everything_survives_close_and_re_open(tmp_path: Path) -> None:
-    path = tmp_path / "atelier.db"
-    store = await Store.open(path)
+async def test_everything_survives_close_and_re_open(open_store: OpenStore) -> None:
+    store = await open_store()
     await store.create_session(session())
     first = turn(number=1, costs=("0.21072",), image_ids=("ig_a",))
     await store.record_turn(first, [image("ig_a")])
     await store.close()
 
-    store = await Store.open(path)
+    store = await open_store()
     try:
         s = await store.get_session("s1")
         assert s is not None
@@ -420,17 +428,12 @@ async def test_everything_survives_close_and_re_open(tmp_path: Path) -> None:
 # ------------------------------------------------------------------ robustness
 
 
-async def test_many_openers_of_a_new_file_all_succeed(tmp_path: Path) -> None:
-    path = tmp_path / "race.db"
-    stores = await asyncio.gather(*(Store.open(path) for _ in range(4)), return_exceptions=True)
-    try:
-        assert all(isinstance(s, Store) for s in stores), stores
-    finally:
-        for s in stores:
-            if isinstance(s, Store):
-                await s.close()
+async def test_many_openers_of_a_new_database_all_succeed(open_store: OpenStore) -> None:
+    stores = await asyncio.gather(*(open_store() for _ in range(4)), return_exceptions=True)
+    assert all(isinstance(s, Store) for s in stores), stores
     names = [(fn.__name__,) for fn in MIGRATIONS]
-    assert _rows(path, f"SELECT name FROM {MIGRATIONS_TABLE}") == names
+    assert isinstance(stores[0], Store)
+    assert await rows(stores[0], f"SELECT name FROM {MIGRATIONS_TABLE} ORDER BY name") == names
 
 
 async def test_a_cancelled_record_turn_is_all_or_nothing(store: Store) -> None:
@@ -451,7 +454,7 @@ async def test_a_cancelled_record_turn_is_all_or_nothing(store: Store) -> None:
         except asyncio.CancelledError:
             outcomes.add("cancelled")
         recorded = [t for t in await store.turns("s1") if t.turn == number]
-        lines = _rows(store.path, "SELECT COUNT(*) FROM cost_lines WHERE turn = ?", (number,))
+        lines = await rows(store, "SELECT COUNT(*) FROM cost_lines WHERE turn = ?", (number,))
         if recorded:
             assert recorded[0].image_ids == (img.id,)
             assert lines == [(2,)]
