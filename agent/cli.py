@@ -8,10 +8,9 @@ import getpass
 import json
 import os
 import sys
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn, TextIO
+from typing import Any, NoReturn, TextIO, assert_never
 
 from pydantic import ValidationError
 
@@ -19,10 +18,9 @@ from agent.billing.calculator import format_quote, quote
 from agent.billing.format import bill_to_csv, bill_to_json, bill_to_markdown, format_usd
 from agent.billing.pricing import PriceBook
 from agent.config import PROFILES, Settings
-from agent.engine import EngineConfig
-from agent.engine import serve as serve_engine
 from agent.errors import AtelierError
 from agent.images.spec import FORMATS, SpecError
+from agent.images.uploads import Attachment, validate_mask_async
 from agent.runtime import Atelier
 from agent.session_settings import SessionSettings
 from agent.turn.event_json import event_json
@@ -32,14 +30,18 @@ from agent.turn.events import (
     ImageCallStarted,
     ImageFailed,
     ImageReady,
+    PartialImage,
     TextDelta,
     TurnBilled,
     TurnFailed,
+    TurnStarted,
 )
 from agent.turn.session import Session
 
 CHAT_HELP = """Type a request, one turn per line. Commands:
   /refine IMAGE_ID text     change one earlier image
+  /refine IMAGE_ID --mask PATH text
+                            change only where the mask (a PNG with alpha) is clear
   /variations IMAGE_ID      three variations of an image
   /images                   list this session's images
   /bill                     the session bill so far
@@ -149,6 +151,10 @@ class ChatPrinter:
             case TurnFailed():
                 spent = format_usd(event.spent.known_usd) if event.spent.lines else "$0"
                 self.err.write(f"\nError: {event.error.user_message} (spent this turn: {spent})\n")
+            case TurnStarted() | PartialImage():
+                pass
+            case _:
+                assert_never(event)
         self.out.flush()
 
     @staticmethod
@@ -163,16 +169,6 @@ class ChatPrinter:
             f"Turn {event.turn}: {total}{estimated} (text {format_usd(kinds['text'])} · images "
             f"{format_usd(kinds['images'])}) · session {session}{budget}"
         )
-
-
-@asynccontextmanager
-async def _opened(settings: Settings) -> AsyncIterator[Atelier]:
-    """The app for one command, closed however the command ends."""
-    atelier = await Atelier.open(settings)
-    try:
-        yield atelier
-    finally:
-        await atelier.aclose()
 
 
 async def _open_session(atelier: Atelier, args: argparse.Namespace) -> Session:
@@ -202,6 +198,7 @@ async def _chat_command(session: Session, line: str, printer: ChatPrinter) -> bo
     command = words[0].lower() if words else ""
     target: str | None = None
     variations: str | None = None
+    mask: Attachment | None = None
     text = line
     if command in ("/quit", "/exit"):
         return False
@@ -216,10 +213,10 @@ async def _chat_command(session: Session, line: str, printer: ChatPrinter) -> bo
         printer.out.write(bill_to_markdown(session.id, await session.turns()) + "\n")
         return True
     if command == "/refine":
-        if len(words) < 3:
-            printer.err.write("Usage: /refine IMAGE_ID what to change\n")
+        parsed = await _refine_args(words, printer)
+        if parsed is None:
             return True
-        target, text = words[1], words[2]
+        target, mask, text = parsed
     elif command == "/variations":
         if len(words) < 2:
             printer.err.write("Usage: /variations IMAGE_ID\n")
@@ -228,16 +225,43 @@ async def _chat_command(session: Session, line: str, printer: ChatPrinter) -> bo
     elif command.startswith("/"):
         printer.err.write(f"Unknown command {command}.\n{CHAT_HELP}\n")
         return True
-    async for event in session.run_turn(text, target_image=target, variations_of=variations):
+    turn = session.start_turn(text, target_image=target, mask=mask, variations_of=variations)
+    async for event in turn:
         printer.emit(event)
     return True
+
+
+def _read_file(path: Path) -> bytes:
+    return path.expanduser().read_bytes()
+
+
+async def _refine_args(
+    words: list[str], printer: ChatPrinter
+) -> tuple[str, Attachment | None, str] | None:
+    """``/refine ID text`` or ``/refine ID --mask PATH text``: (target, mask, text)."""
+    rest = words[2].split(maxsplit=2) if len(words) > 2 else []
+    if rest[:1] == ["--mask"]:
+        if len(rest) < 3:
+            printer.err.write("Usage: /refine IMAGE_ID --mask PATH what to change\n")
+            return None
+        path = Path(rest[1])
+        try:
+            data = await asyncio.to_thread(_read_file, path)
+        except OSError as exc:
+            printer.err.write(f"Cannot read the mask {path}: {exc.strerror or exc}.\n")
+            return None
+        return words[1], await validate_mask_async(path.name, data), rest[2]
+    if len(words) < 3:
+        printer.err.write("Usage: /refine IMAGE_ID what to change\n")
+        return None
+    return words[1], None, words[2]
 
 
 async def chat(args: argparse.Namespace, settings: Settings) -> int:
     """Chat in the terminal; every stdin line is a turn."""
     interactive = sys.stdin.isatty() and not args.jsonl
     printer = ChatPrinter(sys.stdout, sys.stderr, args.jsonl)
-    async with _opened(settings) as atelier:
+    async with await Atelier.open(settings) as atelier:
         session = await _open_session(atelier, args)
         if not args.jsonl:
             mode = "embedded engine" if settings.use_embedded_engine else "OpenAI API"
@@ -252,7 +276,7 @@ async def chat(args: argparse.Namespace, settings: Settings) -> int:
 
 async def bill(args: argparse.Namespace, settings: Settings) -> int:
     """Print a session's bill as md, json or csv."""
-    async with _opened(settings) as atelier:
+    async with await Atelier.open(settings) as atelier:
         turns = await (await atelier.resume_session(args.session_id)).turns()
     if args.format == "json":
         print(json.dumps(bill_to_json(args.session_id, turns), indent=2))
@@ -265,7 +289,7 @@ async def bill(args: argparse.Namespace, settings: Settings) -> int:
 
 async def export(args: argparse.Namespace, settings: Settings) -> int:
     """Write a session's images and manifest to a zip file."""
-    async with _opened(settings) as atelier:
+    async with await Atelier.open(settings) as atelier:
         path = await (await atelier.resume_session(args.session_id)).export_zip(args.dest)
     print(f"Wrote {path}")
     return 0
@@ -273,7 +297,7 @@ async def export(args: argparse.Namespace, settings: Settings) -> int:
 
 async def sessions(args: argparse.Namespace, settings: Settings) -> int:
     """List a user's sessions."""
-    async with _opened(settings) as atelier:
+    async with await Atelier.open(settings) as atelier:
         records = await atelier.sessions(args.user)
     for record in records:
         print(f"{record.id}  {record.profile:<10} {record.turn_count:>3} turns  {record.title}")
@@ -299,6 +323,9 @@ def serve(args: argparse.Namespace) -> NoReturn:
 
 def run_engine(args: argparse.Namespace, settings: Settings) -> int:
     """Serve the embedded engine over HTTP until interrupted."""
+    from agent.engine import EngineConfig
+    from agent.engine import serve as serve_engine
+
     print(f"Engine on http://{args.host}:{args.port}/v1 (OPENAI_BASE_URL for any client)")
     asyncio.run(serve_engine(args.host, args.port, EngineConfig.from_settings(settings)))
     return 0

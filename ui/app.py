@@ -26,12 +26,14 @@ from starlette.routing import Route
 
 from agent.config import Profile, Settings
 from agent.errors import InvalidSettings, NotFound, UploadRejected
+from agent.images.masks import mask_index
 from agent.images.uploads import Attachment, validate_mask_async, validate_upload_async
 from agent.ops.lagprobe import LagProbe
 from agent.ops.memory import tune_allocator
 from agent.runtime import Atelier
 from agent.session_settings import SessionSettings
 from agent.turn.session import Session
+from agent.turn.turn import Turn
 from ui import actions
 from ui.auth import auth_enabled, ensure_auth_secret, load_users
 from ui.chat_settings import build_widgets, changes_from
@@ -50,8 +52,8 @@ AGENT = "atelier_session"
 PROFILE = "atelier_profile"
 PENDING = "atelier_pending_settings"
 TARGET = "atelier_target_image"
+RUNNING = "atelier_running_turn"  # (Turn, TurnRenderer) of the turn in flight
 
-MASK_WORD = re.compile(r"\bmask\b", re.IGNORECASE)
 THREAD_KEY = re.compile(r"^threads/([^/]+)/")
 
 
@@ -369,20 +371,20 @@ async def _run_turn(
     mask: Attachment | None = None,
     variations_of: str | None = None,
 ) -> None:
+    turn = session.start_turn(
+        text,
+        target_image=target_image,
+        attachments=attachments,
+        mask=mask,
+        variations_of=variations_of,
+    )
     renderer = TurnRenderer()
+    cl.user_session.set(RUNNING, (turn, renderer))
     try:
-        await renderer.consume(
-            session.run_turn(
-                text,
-                target_image=target_image,
-                attachments=attachments,
-                mask=mask,
-                variations_of=variations_of,
-            )
-        )
-    except asyncio.CancelledError:
-        await asyncio.shield(renderer.stopped())
-        raise
+        await renderer.consume(turn)  # the turn records itself whatever happens here
+    finally:
+        if cl.user_session.get(RUNNING) == (turn, renderer):
+            cl.user_session.set(RUNNING, None)
 
 
 async def _read_uploads(
@@ -393,16 +395,13 @@ async def _read_uploads(
     if not files:
         return (), None
 
-    says_mask = bool(MASK_WORD.search(message.content or ""))
-    mask_index = next(
-        (i for i, el in enumerate(files) if "mask" in (el.name or "").lower()),
-        len(files) - 1 if says_mask and (len(files) > 1 or _session_has_images()) else None,
-    )
+    names = [el.name or "" for el in files]
+    mask_at = mask_index(names, message.content or "", has_image=_session_has_images())
     attachments: list[Attachment] = []
     mask: Attachment | None = None
     for index, element in enumerate(files):
         data = await asyncio.to_thread(Path(str(element.path)).read_bytes)
-        if index == mask_index:
+        if index == mask_at:
             mask = await validate_mask_async(element.name, data)
         else:
             attachments.append(await validate_upload_async(element.name, data))
@@ -527,4 +526,10 @@ async def _export(action: cl.Action) -> None:
 
 @cl.on_stop
 async def _on_stop() -> None:
+    """Stop the turn in flight and draw its end ("Stopped", what was kept and spent)."""
     logger.info("turn stopped by the user in thread %s", cl.context.session.thread_id)
+    running: tuple[Turn, TurnRenderer] | None = cl.user_session.get(RUNNING)
+    if running is not None:
+        turn, renderer = running
+        turn.cancel()
+        await renderer.consume(turn)

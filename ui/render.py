@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncGenerator
-from contextlib import aclosing
+from collections.abc import AsyncIterable
 from dataclasses import dataclass, field
+from typing import assert_never
 
 import chainlit as cl
 
+from agent.billing.budgets import budget_label
 from agent.errors import BudgetExceeded, Cancelled
 from agent.images.previews import PREVIEW_MIME, preview
 from agent.store.records import ImageRecord
@@ -35,12 +36,6 @@ from agent.turn.events import (
 from ui.money import bill_line, image_caption, spent_line, usd_short
 
 logger = logging.getLogger(__name__)
-
-BUDGET_NAMES = {
-    "session": "this session's budget",
-    "user_daily": "your daily budget",
-    "app_daily": "the app's daily budget",
-}
 
 
 def image_actions(image_id: str) -> list[cl.Action]:
@@ -91,11 +86,13 @@ class TurnRenderer:
         self._slots: dict[str, _ImageSlot] = {}
         self.images: list[ImageRecord] = []
 
-    async def consume(self, events: AsyncGenerator[AgentEvent, None]) -> None:
-        """Render every event of ``events`` in order; a render error closes the turn cleanly."""
-        async with aclosing(events) as stream:
-            async for event in stream:
-                await self.render(event)
+    async def consume(self, events: AsyncIterable[AgentEvent]) -> None:
+        """Render the events of a turn (``agent.turn.turn.Turn``) not rendered yet, in order.
+
+        Called again by the stop handler, it draws what is left (the turn's "Stopped" end).
+        """
+        async for event in events:
+            await self.render(event)
 
     async def render(self, event: AgentEvent) -> None:
         """Render one event."""
@@ -118,6 +115,8 @@ class TurnRenderer:
                 await self._billed(event)
             case TurnFailed():
                 await self._failed(event)
+            case _:
+                assert_never(event)
 
     async def _text(self, text: str) -> None:
         if self._answer is None:
@@ -217,7 +216,7 @@ class TurnRenderer:
         await self._finish_step(slot, "Failed")
 
     async def _budget_warning(self, event: BudgetWarning) -> None:
-        name = BUDGET_NAMES.get(event.budget, event.budget)
+        name = budget_label(event.budget)
         await cl.Message(
             content=(
                 f"⚠️ You have used {usd_short(event.spent_usd)} of {name} "
@@ -256,17 +255,6 @@ class TurnRenderer:
             content=f"{head}{kept}\n\n{spent_line(event.spent, event.session_total_usd)}",
             actions=[bill_action()],
             metadata={"atelier": "bill"},
-        ).send()
-
-    async def stopped(self) -> None:
-        """The user pressed stop: tidy up unfinished images and say what was kept."""
-        await self._close_answer()
-        for slot in self._slots.values():
-            if slot.image is None:
-                await self._abandon(slot)
-        await cl.Message(
-            content="**Stopped.** Images already finished are kept.",
-            actions=[bill_action()],
         ).send()
 
     async def _abandon(self, slot: _ImageSlot) -> None:

@@ -15,7 +15,7 @@ import asyncio
 import json
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -25,13 +25,15 @@ from typing import Any, cast
 import aiosqlite
 
 from agent.billing.usage import ResponseUsage
-from agent.errors import NotFound
+from agent.errors import AtelierError, NotFound
 from agent.store.migrations import apply_migrations
 from agent.store.records import (
+    Admission,
     CostLine,
     ImageRecord,
     LineKind,
     SessionRecord,
+    Spend,
     TurnBill,
     TurnRecord,
     TurnStatus,
@@ -194,11 +196,85 @@ class Store:
     # ----------------------------------------------------------------- turns
 
     async def next_turn_number(self, session_id: str) -> int:
-        """The number the session's next turn gets (1 for a new session)."""
-        row = await self._fetchone(
-            "SELECT COALESCE(MAX(turn), 0) + 1 FROM turns WHERE session_id = ?", (session_id,)
-        )
+        """The number the session's next turn would get (1 for a new session)."""
+        row = await self._fetchone(_NEXT_TURN, (session_id, session_id))
         return int(row[0]) if row is not None else 1
+
+    async def begin_turn(
+        self,
+        session_id: str,
+        user_id: str,
+        *,
+        day: datetime,
+        estimate: Decimal | None,
+        expires_at: datetime,
+        admit: Callable[[Spend], object],
+    ) -> Admission:
+        """Begin a turn in one transaction: take its number, check budgets, reserve its estimate.
+
+        ``admit`` sees the spend so far (recorded turns plus unexpired reservations; the user
+        and app figures since ``day``) and raises AtelierError to refuse. A refused turn keeps
+        its number with nothing reserved, and the refusal comes back in the Admission.
+        """
+        now, since = _ts(_now()), _ts(day)
+        async with self._write() as db:
+            async with db.execute(_NEXT_TURN, (session_id, session_id)) as cursor:
+                row = await cursor.fetchone()
+            turn = int(row[0]) if row is not None else 1
+            spend = Spend(
+                await _total(db, _SESSION_SPEND, (session_id, session_id, now)),
+                await _total(db, _USER_SPEND, (user_id, since, user_id, since, now)),
+                await _total(db, _APP_SPEND, (since, since, now)),
+            )
+            refusal: AtelierError | None = None
+            try:
+                admit(spend)
+            except AtelierError as error:
+                refusal = error
+            amount = Decimal(0) if refusal is not None or estimate is None else estimate
+            await db.execute(
+                "INSERT INTO turn_reservations (session_id, turn, user_id, amount_usd, "
+                "created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (session_id, turn, user_id, str(amount), now, _ts(expires_at)),
+            )
+        return Admission(turn, spend, refusal)
+
+    async def release_reservation(self, session_id: str, turn: int) -> None:
+        """Hold nothing more for a turn that will not be recorded (its number stays taken)."""
+        async with self._write() as db:
+            await db.execute(
+                "UPDATE turn_reservations SET amount_usd = '0' WHERE session_id = ? AND turn = ?",
+                (session_id, turn),
+            )
+
+    async def finish_turn(
+        self,
+        turn: TurnRecord,
+        images: Sequence[ImageRecord],
+        *,
+        request: Mapping[str, Any] | None = None,
+        response: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Record a begun turn in one transaction: its row, bill and images replace its
+        reservation, and its request/response log is written (when a request was made).
+
+        Never replaces a recorded turn (sqlite3.IntegrityError); otherwise raises like
+        ``record_turn``.
+        """
+        _check_images(turn, images)
+        logged = None
+        if request is not None:
+            logged = await asyncio.to_thread(_dump_exchange, request, response)
+        key = (turn.session_id, turn.turn)
+        async with self._write() as db:
+            await _insert_turn(db, turn, images)
+            await db.execute("DELETE FROM turn_reservations WHERE session_id = ? AND turn = ?", key)
+            if logged is not None:
+                await db.execute(
+                    "INSERT INTO exchanges (session_id, turn, created_at, request_json, "
+                    "response_json, error) VALUES (?, ?, ?, ?, ?, ?)",
+                    (*key, _ts(_now()), *logged, turn.error_message),
+                )
 
     async def record_turn(self, turn: TurnRecord, images: Sequence[ImageRecord]) -> None:
         """Record a finished turn in one transaction: the turn, its cost lines, its images.
@@ -209,84 +285,13 @@ class Store:
         unknown session, ImageConflict when an image id belongs to another turn (nothing is
         written then), ValueError when an image is not from this turn.
         """
-        for image in images:
-            if (image.session_id, image.turn) != (turn.session_id, turn.turn):
-                raise ValueError(
-                    f"Image {image.id!r} is from session {image.session_id!r} turn {image.turn}, "
-                    f"not from session {turn.session_id!r} turn {turn.turn}."
-                )
-        ids = [image.id for image in images]
-        if len(set(ids)) != len(ids):
-            raise ValueError(f"Turn {turn.turn} lists an image id twice: {ids}.")
-        bill = turn.bill
+        _check_images(turn, images)
         key = (turn.session_id, turn.turn)
         async with self._write() as db:
-            async with db.execute("SELECT 1 FROM sessions WHERE id = ?", (turn.session_id,)) as c:
-                if await c.fetchone() is None:
-                    raise NotFound(f"Session {turn.session_id!r} does not exist.")
             await db.execute("DELETE FROM cost_lines WHERE session_id = ? AND turn = ?", key)
             await db.execute("DELETE FROM images WHERE session_id = ? AND turn = ?", key)
             await db.execute("DELETE FROM turns WHERE session_id = ? AND turn = ?", key)
-            await db.execute(
-                f"INSERT INTO turns ({_TURN_COLUMNS}, total_usd, known_usd, estimated) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    turn.session_id,
-                    turn.turn,
-                    turn.user_text,
-                    turn.target_image_id,
-                    turn.response_id,
-                    turn.status,
-                    turn.error_code,
-                    turn.error_message,
-                    _ts(turn.started_at),
-                    turn.latency_ms,
-                    _json(turn.settings),
-                    _json(turn.usage.to_dict()),
-                    _money(bill.total_usd),
-                    str(bill.known_usd),
-                    int(bill.estimated),
-                ),
-            )
-            await db.executemany(
-                "INSERT INTO cost_lines (session_id, turn, idx, kind, model, tokens, "
-                "rate_per_mtok_usd, cost_usd, owner, estimated) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        *key,
-                        idx,
-                        line.kind,
-                        line.model,
-                        line.tokens,
-                        _money(line.rate_per_mtok_usd),
-                        _money(line.cost_usd),
-                        line.owner,
-                        int(line.estimated),
-                    )
-                    for idx, line in enumerate(bill.lines)
-                ],
-            )
-            for image in images:
-                try:
-                    await db.execute(
-                        f"INSERT INTO images ({_IMAGE_COLUMNS}) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        _image_params(image),
-                    )
-                except sqlite3.IntegrityError as exc:
-                    raise ImageConflict(
-                        f"Image id {image.id!r} is already recorded by another turn; "
-                        f"turn {turn.turn} of session {turn.session_id!r} was not recorded."
-                    ) from exc
-            advance = turn.status == "ok" and turn.response_id is not None
-            await db.execute(
-                "UPDATE sessions SET updated_at = ?, "
-                "turn_count = (SELECT COUNT(*) FROM turns WHERE session_id = ?), "
-                "last_response_id = CASE WHEN ? THEN ? ELSE last_response_id END "
-                "WHERE id = ?",
-                (_ts(_now()), turn.session_id, int(advance), turn.response_id, turn.session_id),
-            )
+            await _insert_turn(db, turn, images)
 
     async def turns(self, session_id: str) -> list[TurnRecord]:
         """A session's turns in order, each with its bill lines and the ids of its images."""
@@ -352,26 +357,6 @@ class Store:
             SELECT {_prefixed("images", _IMAGE_COLUMNS)} FROM chain
             JOIN images ON images.id = chain.id
             ORDER BY chain.depth DESC
-            """,
-            (image_id,),
-        )
-        return [_image(row) for row in rows]
-
-    async def descendants(self, image_id: str) -> list[ImageRecord]:
-        """Every image made (directly or not) from ``image_id``: breadth-first, oldest first."""
-        rows = await self._fetchall(
-            f"""
-            WITH RECURSIVE tree(id, depth, path) AS (
-                SELECT id, 1, ',' || parent_id || ',' || id || ',' FROM images
-                WHERE parent_id = ? AND id != parent_id
-                UNION ALL
-                SELECT images.id, tree.depth + 1, tree.path || images.id || ','
-                FROM images JOIN tree ON images.parent_id = tree.id
-                WHERE instr(tree.path, ',' || images.id || ',') = 0
-            )
-            SELECT {_prefixed("images", _IMAGE_COLUMNS)} FROM tree
-            JOIN images ON images.id = tree.id
-            ORDER BY tree.depth, images.created_at, images.rowid
             """,
             (image_id,),
         )
@@ -485,6 +470,116 @@ class Store:
         """The file path of every recorded image (for finding orphaned files)."""
         rows = await self._fetchall("SELECT DISTINCT path FROM images")
         return [Path(row[0]) for row in rows]
+
+
+# --------------------------------------------------------------------- turns
+
+_NEXT_TURN = (
+    "SELECT COALESCE(MAX(n), 0) + 1 FROM (SELECT MAX(turn) AS n FROM turns WHERE session_id = ? "
+    "UNION ALL SELECT MAX(turn) FROM turn_reservations WHERE session_id = ?)"
+)
+_LIVE = "SELECT amount_usd FROM turn_reservations WHERE"
+_SESSION_SPEND = (
+    f"SELECT known_usd FROM turns WHERE session_id = ? UNION ALL {_LIVE} session_id = ? "
+    "AND expires_at > ?"
+)
+_USER_SPEND = (
+    "SELECT turns.known_usd FROM turns JOIN sessions ON sessions.id = turns.session_id "
+    f"WHERE sessions.user_id = ? AND turns.started_at >= ? UNION ALL {_LIVE} user_id = ? "
+    "AND created_at >= ? AND expires_at > ?"
+)
+_APP_SPEND = (
+    f"SELECT known_usd FROM turns WHERE started_at >= ? UNION ALL {_LIVE} created_at >= ? "
+    "AND expires_at > ?"
+)
+
+
+async def _total(db: aiosqlite.Connection, sql: str, params: Sequence[Any]) -> Decimal:
+    async with db.execute(sql, params) as cursor:
+        return _sum(await cursor.fetchall())
+
+
+def _check_images(turn: TurnRecord, images: Sequence[ImageRecord]) -> None:
+    for image in images:
+        if (image.session_id, image.turn) != (turn.session_id, turn.turn):
+            raise ValueError(
+                f"Image {image.id!r} is from session {image.session_id!r} turn {image.turn}, "
+                f"not from session {turn.session_id!r} turn {turn.turn}."
+            )
+    ids = [image.id for image in images]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"Turn {turn.turn} lists an image id twice: {ids}.")
+
+
+async def _insert_turn(
+    db: aiosqlite.Connection, turn: TurnRecord, images: Sequence[ImageRecord]
+) -> None:
+    """The turn's row, cost lines and images, and the session moved on (inside a write)."""
+    bill = turn.bill
+    key = (turn.session_id, turn.turn)
+    async with db.execute("SELECT 1 FROM sessions WHERE id = ?", (turn.session_id,)) as c:
+        if await c.fetchone() is None:
+            raise NotFound(f"Session {turn.session_id!r} does not exist.")
+    await db.execute(
+        f"INSERT INTO turns ({_TURN_COLUMNS}, total_usd, known_usd, estimated) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            turn.session_id,
+            turn.turn,
+            turn.user_text,
+            turn.target_image_id,
+            turn.response_id,
+            turn.status,
+            turn.error_code,
+            turn.error_message,
+            _ts(turn.started_at),
+            turn.latency_ms,
+            _json(turn.settings),
+            _json(turn.usage.to_dict()),
+            _money(bill.total_usd),
+            str(bill.known_usd),
+            int(bill.estimated),
+        ),
+    )
+    await db.executemany(
+        "INSERT INTO cost_lines (session_id, turn, idx, kind, model, tokens, "
+        "rate_per_mtok_usd, cost_usd, owner, estimated) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                *key,
+                idx,
+                line.kind,
+                line.model,
+                line.tokens,
+                _money(line.rate_per_mtok_usd),
+                _money(line.cost_usd),
+                line.owner,
+                int(line.estimated),
+            )
+            for idx, line in enumerate(bill.lines)
+        ],
+    )
+    for image in images:
+        try:
+            await db.execute(
+                f"INSERT INTO images ({_IMAGE_COLUMNS}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                _image_params(image),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise ImageConflict(
+                f"Image id {image.id!r} is already recorded by another turn; "
+                f"turn {turn.turn} of session {turn.session_id!r} was not recorded."
+            ) from exc
+    advance = turn.status == "ok" and turn.response_id is not None
+    await db.execute(
+        "UPDATE sessions SET updated_at = ?, "
+        "turn_count = (SELECT COUNT(*) FROM turns WHERE session_id = ?), "
+        "last_response_id = CASE WHEN ? THEN ? ELSE last_response_id END "
+        "WHERE id = ?",
+        (_ts(_now()), turn.session_id, int(advance), turn.response_id, turn.session_id),
+    )
 
 
 # --------------------------------------------------------------------- migrations

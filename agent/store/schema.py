@@ -122,3 +122,26 @@ async def m001_initial(db: aiosqlite.Connection) -> None:
 async def m002_session_deleted_at(db: aiosqlite.Connection) -> None:
     """Deleted sessions keep their ledger (budgets stay honest) but lose their content."""
     await db.execute("ALTER TABLE sessions ADD COLUMN deleted_at TEXT")
+
+
+@MIGRATIONS.register
+async def m003_turn_reservations(db: aiosqlite.Connection) -> None:
+    """A turn in flight: its number is taken and its worst case is held against the budgets.
+
+    Written when the turn begins, replaced by its turn row when it ends; a crashed worker's
+    reservations stop counting at ``expires_at``.
+    """
+    await db.execute(
+        """
+        CREATE TABLE turn_reservations (
+            session_id TEXT NOT NULL,
+            turn INTEGER NOT NULL,
+            user_id TEXT NOT NULL,
+            amount_usd TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            PRIMARY KEY (session_id, turn)
+        )
+        """
+    )
+    await db.execute("CREATE INDEX idx_reservations_expires ON turn_reservations (expires_at)")

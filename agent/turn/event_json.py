@@ -1,8 +1,11 @@
-"""Agent events as JSON-ready dicts: one object per event, each with ``type`` and ``session_id``."""
+"""Agent events as JSON-ready dicts: one object per event, each with ``type`` and ``session_id``.
+
+The one serializer of events: the CLI's JSON lines, exports, logs and the UI all use it.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, assert_never
 
 from agent.billing.format import decimal_str as money
 from agent.billing.format import line_json
@@ -34,28 +37,25 @@ def bill_json(bill: TurnBill) -> dict[str, Any]:
 
 def event_json(event: AgentEvent) -> dict[str, Any]:
     """The JSON form of any agent event."""
-    base: dict[str, Any] = {"session_id": event.session_id}
+    base: dict[str, Any] = {"type": event.type, "session_id": event.session_id}
     match event:
         case TurnStarted():
             return {
-                "type": "turn_started",
                 **base,
                 "turn": event.turn,
                 "estimate_usd": money(event.estimate_usd),
             }
         case BudgetWarning():
             return {
-                "type": "budget_warning",
                 **base,
                 "budget": event.budget,
                 "spent_usd": money(event.spent_usd),
                 "limit_usd": money(event.limit_usd),
             }
         case TextDelta():
-            return {"type": "text_delta", **base, "text": event.text}
+            return {**base, "text": event.text}
         case ImageCallStarted():
             return {
-                "type": "image_call_started",
                 **base,
                 "id": event.call_id,
                 "action": event.action,
@@ -65,7 +65,6 @@ def event_json(event: AgentEvent) -> dict[str, Any]:
             }
         case PartialImage():
             return {
-                "type": "partial_image",
                 **base,
                 "id": event.call_id,
                 "index": event.index,
@@ -74,7 +73,6 @@ def event_json(event: AgentEvent) -> dict[str, Any]:
         case ImageReady():
             image = event.image
             return {
-                "type": "image_ready",
                 **base,
                 "id": image.id,
                 "parent_id": image.parent_id,
@@ -90,14 +88,12 @@ def event_json(event: AgentEvent) -> dict[str, Any]:
             }
         case ImageFailed():
             return {
-                "type": "image_failed",
                 **base,
                 "id": event.call_id,
                 "error": {"code": event.error.code, "message": event.error.user_message},
             }
         case TurnBilled():
             return {
-                "type": "turn_billed",
                 **base,
                 "turn": event.turn,
                 "response_id": event.response_id,
@@ -109,7 +105,6 @@ def event_json(event: AgentEvent) -> dict[str, Any]:
             }
         case TurnFailed():
             return {
-                "type": "turn_failed",
                 **base,
                 "turn": event.turn,
                 "error": {"code": event.error.code, "message": event.error.user_message},
@@ -117,4 +112,5 @@ def event_json(event: AgentEvent) -> dict[str, Any]:
                 "images_kept": list(event.images_kept),
                 "session_total_usd": money(event.session_total_usd),
             }
-    raise TypeError(f"not an agent event: {event!r}")
+        case _:
+            assert_never(event)
