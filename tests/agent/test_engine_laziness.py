@@ -25,7 +25,8 @@ async def start_and_stop():
 
 asyncio.run(start_and_stop())
 code = main(["chat", "--jsonl"])
-print(json.dumps({"code": code, "engine": sorted(m for m in sys.modules if m.startswith("agent.engine"))}))
+engine = sorted(m for m in sys.modules if m.startswith("agent.engine"))
+print(json.dumps({"code": code, "engine": engine}))
 """
 
 
