@@ -18,7 +18,7 @@ from agent.billing.calculator import format_quote, quote
 from agent.billing.format import bill_to_csv, bill_to_json, bill_to_markdown, format_usd
 from agent.billing.pricing import PriceBook
 from agent.config import PROFILES, Settings
-from agent.errors import AtelierError
+from agent.errors import AtelierError, UploadRejected
 from agent.images.spec import FORMATS, SpecError
 from agent.images.uploads import Attachment, validate_mask_async
 from agent.runtime import Atelier
@@ -250,7 +250,12 @@ async def _refine_args(
         except OSError as exc:
             printer.err.write(f"Cannot read the mask {path}: {exc.strerror or exc}.\n")
             return None
-        return words[1], await validate_mask_async(path.name, data), rest[2]
+        try:
+            mask = await validate_mask_async(path.name, data)
+        except UploadRejected as exc:
+            printer.err.write(f"Mask not used: {exc.user_message}\n")
+            return None
+        return words[1], mask, rest[2]
     if len(words) < 3:
         printer.err.write("Usage: /refine IMAGE_ID what to change\n")
         return None
