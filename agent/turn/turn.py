@@ -93,6 +93,7 @@ class Turn:
         self._delivered_end = False
         self._cancel_reason: str | None = None
         self._task: asyncio.Task[TurnBilled | TurnFailed] | None = None
+        self._running = False
         if inputs.variations_of:
             self.text = self.text or f"{VARIATIONS} variations of this image"
 
@@ -111,7 +112,8 @@ class Turn:
         if self._task is None or self._task.done() or self._cancel_reason is not None:
             return
         self._cancel_reason = reason
-        self._task.cancel()
+        if self._running:  # a task cancelled before its first step would never record
+            self._task.cancel()
 
     @property
     def done(self) -> bool:
@@ -121,7 +123,12 @@ class Turn:
     async def wait(self) -> TurnBilled | TurnFailed:
         """The turn's closing event, once it is recorded (does not consume events)."""
         assert self._task is not None, "start the turn first"
-        return await asyncio.shield(self._task)
+        try:
+            return await asyncio.shield(self._task)
+        except asyncio.CancelledError:
+            if self._task.done() and self.outcome is not None:
+                return self.outcome  # the task was cancelled while it recorded; it still ended
+            raise
 
     def __aiter__(self) -> AsyncIterator[AgentEvent]:
         return self.events()
@@ -148,19 +155,30 @@ class Turn:
 
     async def _run(self) -> TurnBilled | TurnFailed:
         session = self.session
+        self._running = True
+        outcome: TurnBilled | TurnFailed | None = None
         try:
-            async with session.lock:
+            if self._cancel_reason is not None:  # stopped before it ran: nothing to record
+                outcome = TurnFailed(
+                    session.id, 0, Cancelled(self._cancel_reason), TurnBill(), None
+                )
+            else:
                 outcome = await self._guarded()
-        except Exception as exc:  # a closing event whatever happened: consumers must end
+        except Exception as exc:  # a closing event whatever happened: readers must end
             logger.exception("turn %s of session %s could not be recorded", self.number, session.id)
             outcome = TurnFailed(session.id, self.number, translate(exc), TurnBill(), None)
-        self.outcome = outcome
-        self._emit(outcome)
+        finally:
+            if outcome is None:  # cancelled again while recording (e.g. the loop shuts down)
+                error = Cancelled(self._cancel_reason or STOPPED)
+                outcome = TurnFailed(session.id, self.number, error, TurnBill(), None)
+            self.outcome = outcome
+            self._emit(outcome)
         return outcome
 
     async def _guarded(self) -> TurnBilled | TurnFailed:
         try:
-            return await self._body()
+            async with self.session.lock:  # this Session object's turns run one at a time
+                return await self._body()
         except asyncio.CancelledError:
             task = asyncio.current_task()
             if task is not None:

@@ -389,3 +389,19 @@ async def test_a_mask_of_the_wrong_size_is_refused_before_any_request(settings: 
         assert isinstance(failed, TurnFailed) and "512x512" in failed.error.user_message
         assert len(model.requests) == 1
         assert (await session.turns())[-1].status == "refused"
+
+
+async def test_a_turn_waiting_behind_another_can_be_cancelled(settings: Settings) -> None:
+    model = ScriptedModel([Hold(), Image()], [Image()])
+    async with await Atelier.open(settings, model=model) as app:
+        session = await app.new_session(user_id="ann")
+        first = session.start_turn("a cat")
+        await model.holding.wait()
+        second = session.start_turn("a dog")  # waits: one Session object, one turn at a time
+        second.cancel()
+        outcome = await second.wait()
+        assert isinstance(outcome, TurnFailed) and isinstance(outcome.error, Cancelled)
+        assert [event async for event in second] == [outcome]  # its reader ends too
+        model.release.set()
+        assert isinstance(await first.wait(), TurnBilled)
+        assert [(t.turn, t.status) for t in await session.turns()] == [(1, "ok")]
