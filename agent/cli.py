@@ -23,19 +23,8 @@ from agent.images.spec import FORMATS, SpecError
 from agent.images.uploads import Attachment, validate_mask_async
 from agent.runtime import Atelier
 from agent.session_settings import SessionSettings
+from agent.turn import events as ev
 from agent.turn.event_json import event_json
-from agent.turn.events import (
-    AgentEvent,
-    BudgetWarning,
-    ImageCallStarted,
-    ImageFailed,
-    ImageReady,
-    PartialImage,
-    TextDelta,
-    TurnBilled,
-    TurnFailed,
-    TurnStarted,
-)
 from agent.turn.session import Session
 
 CHAT_HELP = """Type a request, one turn per line. Commands:
@@ -123,42 +112,42 @@ class ChatPrinter:
     def __init__(self, out: TextIO, err: TextIO, jsonl: bool) -> None:
         self.out, self.err, self.jsonl = out, err, jsonl
 
-    def emit(self, event: AgentEvent) -> None:
+    def emit(self, event: ev.AgentEvent) -> None:
         """Print one event."""
         if self.jsonl:
             self.out.write(json.dumps(event_json(event)) + "\n")
             self.out.flush()
             return
         match event:
-            case TextDelta():
+            case ev.TextDelta():
                 self.out.write(event.text)
-            case ImageCallStarted():
+            case ev.ImageCallStarted():
                 verb = "Editing" if event.action == "edit" else "Generating"
                 self.out.write(f"\n[{verb} {event.size} · {event.quality} …]\n")
-            case ImageReady():
+            case ev.ImageReady():
                 image = event.image
                 parent = f" (from {image.parent_id})" if image.parent_id else ""
                 self.out.write(f"[image {image.id}{parent}: {image.size} → {image.path}]\n")
-            case ImageFailed():
+            case ev.ImageFailed():
                 self.out.write(f"[image {event.call_id} failed: {event.error.user_message}]\n")
-            case BudgetWarning():
+            case ev.BudgetWarning():
                 self.out.write(
                     f"[warning: {event.budget} budget at {format_usd(event.spent_usd)} "
                     f"of {format_usd(event.limit_usd)}]\n"
                 )
-            case TurnBilled():
+            case ev.TurnBilled():
                 self.out.write(f"\n{self._bill_line(event)}\n")
-            case TurnFailed():
+            case ev.TurnFailed():
                 spent = format_usd(event.spent.known_usd) if event.spent.lines else "$0"
                 self.err.write(f"\nError: {event.error.user_message} (spent this turn: {spent})\n")
-            case TurnStarted() | PartialImage():
+            case ev.TurnStarted() | ev.PartialImage():
                 pass
             case _:
                 assert_never(event)
         self.out.flush()
 
     @staticmethod
-    def _bill_line(event: TurnBilled) -> str:
+    def _bill_line(event: ev.TurnBilled) -> str:
         kinds = event.bill.by_kind()
         total = format_usd(event.bill.total_usd)
         estimated = " (estimated)" if event.bill.estimated else ""

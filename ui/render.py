@@ -21,18 +21,7 @@ from agent.billing.budgets import budget_label
 from agent.errors import BudgetExceeded, Cancelled
 from agent.images.previews import PREVIEW_MIME, preview
 from agent.store.records import ImageRecord
-from agent.turn.events import (
-    AgentEvent,
-    BudgetWarning,
-    ImageCallStarted,
-    ImageFailed,
-    ImageReady,
-    PartialImage,
-    TextDelta,
-    TurnBilled,
-    TurnFailed,
-    TurnStarted,
-)
+from agent.turn import events as ev
 from ui.money import bill_line, image_caption, spent_line, usd_short
 
 logger = logging.getLogger(__name__)
@@ -86,7 +75,7 @@ class TurnRenderer:
         self._slots: dict[str, _ImageSlot] = {}
         self.images: list[ImageRecord] = []
 
-    async def consume(self, events: AsyncIterable[AgentEvent]) -> None:
+    async def consume(self, events: AsyncIterable[ev.AgentEvent]) -> None:
         """Render the events of a turn (``agent.turn.turn.Turn``) not rendered yet, in order.
 
         Called again by the stop handler, it draws what is left (the turn's "Stopped" end).
@@ -94,26 +83,26 @@ class TurnRenderer:
         async for event in events:
             await self.render(event)
 
-    async def render(self, event: AgentEvent) -> None:
+    async def render(self, event: ev.AgentEvent) -> None:
         """Render one event."""
         match event:
-            case TurnStarted():
+            case ev.TurnStarted():
                 return
-            case TextDelta():
+            case ev.TextDelta():
                 await self._text(event.text)
-            case ImageCallStarted():
+            case ev.ImageCallStarted():
                 await self._image_started(event)
-            case PartialImage():
+            case ev.PartialImage():
                 await self._partial(event)
-            case ImageReady():
+            case ev.ImageReady():
                 await self._image_ready(event.image)
-            case ImageFailed():
+            case ev.ImageFailed():
                 await self._image_failed(event)
-            case BudgetWarning():
+            case ev.BudgetWarning():
                 await self._budget_warning(event)
-            case TurnBilled():
+            case ev.TurnBilled():
                 await self._billed(event)
-            case TurnFailed():
+            case ev.TurnFailed():
                 await self._failed(event)
             case _:
                 assert_never(event)
@@ -128,7 +117,7 @@ class TurnRenderer:
             await self._answer.send()
         self._answer = None  # later text after an image starts a new message
 
-    async def _image_started(self, event: ImageCallStarted) -> None:
+    async def _image_started(self, event: ev.ImageCallStarted) -> None:
         await self._close_answer()
         verb = "Editing" if event.action == "edit" else "Generating"
         message = cl.Message(content=f"_{verb} {event.size} · {event.quality}…_")
@@ -145,7 +134,7 @@ class TurnRenderer:
         await step.send()
         self._slots[event.call_id] = _ImageSlot(message=message, step=step)
 
-    async def _partial(self, event: PartialImage) -> None:
+    async def _partial(self, event: ev.PartialImage) -> None:
         slot = self._slots.get(event.call_id)
         if slot is None:
             return
@@ -203,7 +192,7 @@ class TurnRenderer:
         await self._finish_step(slot, f"Image {image.short_id} ready")
         self.images.append(image)
 
-    async def _image_failed(self, event: ImageFailed) -> None:
+    async def _image_failed(self, event: ev.ImageFailed) -> None:
         slot = self._slots.get(event.call_id)
         text = f"**This image could not be made.** {event.error.user_message}"
         if slot is None:
@@ -215,7 +204,7 @@ class TurnRenderer:
         await slot.message.update()
         await self._finish_step(slot, "Failed")
 
-    async def _budget_warning(self, event: BudgetWarning) -> None:
+    async def _budget_warning(self, event: ev.BudgetWarning) -> None:
         name = budget_label(event.budget)
         await cl.Message(
             content=(
@@ -224,7 +213,7 @@ class TurnRenderer:
             )
         ).send()
 
-    async def _billed(self, event: TurnBilled) -> None:
+    async def _billed(self, event: ev.TurnBilled) -> None:
         await self._close_answer()
         if len(self.images) == 1 and not event.bill.has_unknown:
             slot = self._slots[self.images[0].id]
@@ -236,7 +225,7 @@ class TurnRenderer:
             metadata={"atelier": "bill"},
         ).send()
 
-    async def _failed(self, event: TurnFailed) -> None:
+    async def _failed(self, event: ev.TurnFailed) -> None:
         await self._close_answer()
         for slot in self._slots.values():
             if slot.image is None:

@@ -10,18 +10,7 @@ from typing import Any, assert_never
 from agent.billing.format import decimal_str as money
 from agent.billing.format import line_json
 from agent.store.records import TurnBill
-from agent.turn.events import (
-    AgentEvent,
-    BudgetWarning,
-    ImageCallStarted,
-    ImageFailed,
-    ImageReady,
-    PartialImage,
-    TextDelta,
-    TurnBilled,
-    TurnFailed,
-    TurnStarted,
-)
+from agent.turn import events as ev
 
 
 def bill_json(bill: TurnBill) -> dict[str, Any]:
@@ -35,26 +24,26 @@ def bill_json(bill: TurnBill) -> dict[str, Any]:
     }
 
 
-def event_json(event: AgentEvent) -> dict[str, Any]:
+def event_json(event: ev.AgentEvent) -> dict[str, Any]:
     """The JSON form of any agent event."""
     base: dict[str, Any] = {"type": event.type, "session_id": event.session_id}
     match event:
-        case TurnStarted():
+        case ev.TurnStarted():
             return {
                 **base,
                 "turn": event.turn,
                 "estimate_usd": money(event.estimate_usd),
             }
-        case BudgetWarning():
+        case ev.BudgetWarning():
             return {
                 **base,
                 "budget": event.budget,
                 "spent_usd": money(event.spent_usd),
                 "limit_usd": money(event.limit_usd),
             }
-        case TextDelta():
+        case ev.TextDelta():
             return {**base, "text": event.text}
-        case ImageCallStarted():
+        case ev.ImageCallStarted():
             return {
                 **base,
                 "id": event.call_id,
@@ -63,14 +52,14 @@ def event_json(event: AgentEvent) -> dict[str, Any]:
                 "quality": event.quality,
                 "parent_id": event.parent_id,
             }
-        case PartialImage():
+        case ev.PartialImage():
             return {
                 **base,
                 "id": event.call_id,
                 "index": event.index,
                 "bytes": len(event.data),
             }
-        case ImageReady():
+        case ev.ImageReady():
             image = event.image
             return {
                 **base,
@@ -86,13 +75,13 @@ def event_json(event: AgentEvent) -> dict[str, Any]:
                 "revised_prompt": image.revised_prompt,
                 "latency_ms": image.latency_ms,
             }
-        case ImageFailed():
+        case ev.ImageFailed():
             return {
                 **base,
                 "id": event.call_id,
                 "error": {"code": event.error.code, "message": event.error.user_message},
             }
-        case TurnBilled():
+        case ev.TurnBilled():
             return {
                 **base,
                 "turn": event.turn,
@@ -103,7 +92,7 @@ def event_json(event: AgentEvent) -> dict[str, Any]:
                 "session_total_usd": money(event.session_total_usd),
                 "session_budget_usd": money(event.session_budget_usd),
             }
-        case TurnFailed():
+        case ev.TurnFailed():
             return {
                 **base,
                 "turn": event.turn,

@@ -37,14 +37,7 @@ from agent.images import b64
 from agent.session_settings import SessionSettings
 from agent.store.imagefiles import save_b64_image
 from agent.store.records import ImageRecord
-from agent.turn.events import (
-    AgentEvent,
-    ImageCallStarted,
-    ImageFailed,
-    ImageReady,
-    PartialImage,
-    TextDelta,
-)
+from agent.turn import events as ev
 from agent.turn.requests import TargetImage
 
 logger = logging.getLogger(__name__)
@@ -96,14 +89,14 @@ class Translator:
         self.context = context
         self.progress = progress
 
-    async def translate(self, raw: ResponseStreamEvent) -> list[AgentEvent]:
+    async def translate(self, raw: ResponseStreamEvent) -> list[ev.AgentEvent]:
         """One wire event in, zero or more agent events out (raises AtelierError on failure)."""
         progress, sid = self.progress, self.context.session_id
         if isinstance(raw, ResponseCreatedEvent):
             progress.response_id = raw.response.id
         elif isinstance(raw, ResponseTextDeltaEvent):
             progress.text += raw.delta
-            return [TextDelta(sid, raw.delta)]
+            return [ev.TextDelta(sid, raw.delta)]
         elif isinstance(raw, ResponseOutputItemAddedEvent):
             return self._added(raw)
         elif isinstance(raw, ResponseImageGenCallPartialImageEvent):
@@ -134,7 +127,7 @@ class Translator:
             raise UpstreamError(f"The API reported an error: {raw.message}", api_code=raw.code)
         return []
 
-    def _added(self, raw: ResponseOutputItemAddedEvent) -> list[AgentEvent]:
+    def _added(self, raw: ResponseOutputItemAddedEvent) -> list[ev.AgentEvent]:
         item, progress, context = raw.item, self.progress, self.context
         if isinstance(item, ResponseReasoningItem):
             progress.last_reasoning_id = item.id
@@ -148,13 +141,13 @@ class Translator:
             settings = context.settings
             parent = target.id if target and action == "edit" else None
             return [
-                ImageCallStarted(
+                ev.ImageCallStarted(
                     context.session_id, item.id, action, settings.size, settings.quality, parent
                 )
             ]
         return []
 
-    async def _partial(self, raw: ResponseImageGenCallPartialImageEvent) -> list[AgentEvent]:
+    async def _partial(self, raw: ResponseImageGenCallPartialImageEvent) -> list[ev.AgentEvent]:
         call = self.progress.calls.setdefault(raw.item_id, Call(raw.item_id, None))
         call.partials += 1
         try:
@@ -164,16 +157,18 @@ class Translator:
             return []
         fmt = raw.output_format or self.context.settings.output_format
         return [
-            PartialImage(self.context.session_id, raw.item_id, raw.partial_image_index, data, fmt)
+            ev.PartialImage(
+                self.context.session_id, raw.item_id, raw.partial_image_index, data, fmt
+            )
         ]
 
-    async def _image_done(self, item: ImageGenerationCall) -> AgentEvent:
+    async def _image_done(self, item: ImageGenerationCall) -> ev.AgentEvent:
         progress = self.progress
         call = progress.calls.setdefault(item.id, Call(item.id, progress.last_reasoning_id))
         call.ended = True
         if item.result:
             try:
-                return ImageReady(self.context.session_id, await self._save(item, call))
+                return ev.ImageReady(self.context.session_id, await self._save(item, call))
             except ValueError as exc:
                 failure: AtelierError = UpstreamError(
                     f"The image arrived damaged and could not be opened ({exc}). Try again."
@@ -195,11 +190,11 @@ class Translator:
             failure = UpstreamError(f"The image could not be made: {reason}.")
         return self._failed(item.id, failure)
 
-    def _failed(self, call_id: str, failure: AtelierError) -> ImageFailed:
+    def _failed(self, call_id: str, failure: AtelierError) -> ev.ImageFailed:
         self.progress.failed_calls.append({"id": call_id, "error": failure.user_message})
-        return ImageFailed(self.context.session_id, call_id, failure)
+        return ev.ImageFailed(self.context.session_id, call_id, failure)
 
-    def _never_delivered(self) -> list[AgentEvent]:
+    def _never_delivered(self) -> list[ev.AgentEvent]:
         """Calls the response finished without ever delivering."""
         return [
             self._failed(

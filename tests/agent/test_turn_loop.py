@@ -20,17 +20,7 @@ from agent.errors import (
 )
 from agent.runtime import Atelier
 from agent.session_settings import SessionSettings
-from agent.turn.events import (
-    AgentEvent,
-    ImageCallStarted,
-    ImageFailed,
-    ImageReady,
-    PartialImage,
-    TextDelta,
-    TurnBilled,
-    TurnFailed,
-    TurnStarted,
-)
+from agent.turn import events as ev
 from agent.turn.session import Session
 from agent.turn.testing import (
     Cut,
@@ -53,16 +43,16 @@ def _fast(settings: Settings, **changes: object) -> Settings:
     return settings.model_copy(update={"retry_max_wait_s": 0.05, **changes})
 
 
-async def collect(session: Session, text: str, **kwargs: object) -> list[AgentEvent]:
+async def collect(session: Session, text: str, **kwargs: object) -> list[ev.AgentEvent]:
     return [event async for event in session.start_turn(text, **kwargs)]  # type: ignore[arg-type]
 
 
-def ready(events: Sequence[AgentEvent]) -> list[ImageReady]:
-    return [e for e in events if isinstance(e, ImageReady)]
+def ready(events: Sequence[ev.AgentEvent]) -> list[ev.ImageReady]:
+    return [e for e in events if isinstance(e, ev.ImageReady)]
 
 
-def closing(events: Sequence[AgentEvent]) -> TurnBilled | TurnFailed:
-    assert isinstance(events[-1], TurnBilled | TurnFailed), events[-1]
+def closing(events: Sequence[ev.AgentEvent]) -> ev.TurnBilled | ev.TurnFailed:
+    assert isinstance(events[-1], ev.TurnBilled | ev.TurnFailed), events[-1]
     return events[-1]
 
 
@@ -79,15 +69,19 @@ async def test_text_partials_and_an_image_billed_from_reported_usage(settings: S
         session = await app.new_session(user_id="ann")
         events = await collect(session, "a poster")
         kinds = [type(e) for e in events]
-        assert kinds[0] is TurnStarted and TextDelta in kinds
-        assert kinds.index(ImageCallStarted) < kinds.index(PartialImage) < kinds.index(ImageReady)
-        partials = [e for e in events if isinstance(e, PartialImage)]
+        assert kinds[0] is ev.TurnStarted and ev.TextDelta in kinds
+        assert (
+            kinds.index(ev.ImageCallStarted)
+            < kinds.index(ev.PartialImage)
+            < kinds.index(ev.ImageReady)
+        )
+        partials = [e for e in events if isinstance(e, ev.PartialImage)]
         assert [p.index for p in partials] == [0, 1]
         assert {p.output_format for p in partials} == {"webp"}  # the event's, not the settings'
         (made,) = ready(events)
         assert made.image.output_format == "png"  # the bytes decide the stored format
         billed = closing(events)
-        assert isinstance(billed, TurnBilled) and not billed.bill.estimated
+        assert isinstance(billed, ev.TurnBilled) and not billed.bill.estimated
         tokens = {line.kind: line.tokens for line in billed.bill.lines}
         assert tokens["text_input"] == 2000 and tokens["image_output"] == 1756
         assert tokens["image_text_input"] == 50
@@ -103,13 +97,13 @@ async def test_moderation_failure_is_an_image_failed_with_its_category(settings:
     async with await Atelier.open(settings, model=model) as app:
         session = await app.new_session(user_id="ann")
         events = await collect(session, "anything")
-        (failed,) = [e for e in events if isinstance(e, ImageFailed)]
+        (failed,) = [e for e in events if isinstance(e, ev.ImageFailed)]
         assert isinstance(failed.error, ContentBlocked)
         assert (
             "violence" in failed.error.user_message
             and failed.error.api_code == "moderation_blocked"
         )
-        assert isinstance(closing(events), TurnBilled)
+        assert isinstance(closing(events), ev.TurnBilled)
         assert await session.images() == []
         (turn,) = await session.turns()
         assert turn.settings["failed_images"][0]["id"] == failed.call_id
@@ -122,7 +116,7 @@ async def test_several_images_in_one_turn_then_variations(settings: Settings) ->
         made = ready(await collect(session, "logos"))
         assert len(made) == 3 and len({m.image.sha256 for m in made}) == 3
         outcome = closing(await collect(session, "", variations_of=made[1].image.id))
-        assert isinstance(outcome, TurnBilled)
+        assert isinstance(outcome, ev.TurnBilled)
         assert model.requests[1]["tool_choice"] == {"type": "image_generation"}
         kids = [i for i in await session.images() if i.parent_id == made[1].image.id]
         assert len(kids) == 3
@@ -136,7 +130,7 @@ async def test_an_image_labelled_generating_with_a_result_is_an_image(settings: 
         events = await collect(session, "a cat")
         assert len(ready(events)) == 1
         billed = closing(events)
-        assert isinstance(billed, TurnBilled) and billed.bill.by_kind()["images"] > 0
+        assert isinstance(billed, ev.TurnBilled) and billed.bill.by_kind()["images"] > 0
 
 
 @pytest.mark.parametrize("result", ["not base64 at all!!", "aGVsbG8gd29ybGQ=", ""])
@@ -147,12 +141,12 @@ async def test_an_image_that_never_decodes_is_image_failed_and_recorded(
     async with await Atelier.open(settings, model=model) as app:
         session = await app.new_session(user_id="ann")
         events = await collect(session, "a cat")
-        (failed,) = [e for e in events if isinstance(e, ImageFailed)]
+        (failed,) = [e for e in events if isinstance(e, ev.ImageFailed)]
         assert failed.error.user_message.startswith(
             ("The image arrived damaged", "The image could")
         )
         outcome = closing(events)
-        assert isinstance(outcome, TurnBilled)  # the turn went on; what was spent is billed
+        assert isinstance(outcome, ev.TurnBilled)  # the turn went on; what was spent is billed
         assert outcome.bill.by_kind()["images"] > 0
         (turn,) = await session.turns()
         assert turn.status == "ok" and turn.image_ids == ()
@@ -173,9 +167,9 @@ async def test_a_call_the_response_never_finishes_is_image_failed(settings: Sett
 
         model._image = without_done  # type: ignore[method-assign]
         events = await collect(session, "a cat")
-        (failed,) = [e for e in events if isinstance(e, ImageFailed)]
+        (failed,) = [e for e in events if isinstance(e, ev.ImageFailed)]
         assert "ended without it" in failed.error.user_message
-        assert isinstance(closing(events), TurnBilled)
+        assert isinstance(closing(events), ev.TurnBilled)
 
 
 async def test_missing_tool_usage_estimates_the_image_prompt_and_output(settings: Settings) -> None:
@@ -183,7 +177,7 @@ async def test_missing_tool_usage_estimates_the_image_prompt_and_output(settings
     async with await Atelier.open(settings, model=model) as app:
         session = await app.new_session(user_id="ann")
         billed = closing(await collect(session, "a cat"))
-        assert isinstance(billed, TurnBilled) and billed.bill.estimated
+        assert isinstance(billed, ev.TurnBilled) and billed.bill.estimated
         lines = {line.kind: line for line in billed.bill.lines}
         assert lines["image_text_input"].estimated and lines["image_text_input"].tokens > 0
         assert lines["image_output"].estimated and not lines["text_input"].estimated
@@ -198,7 +192,7 @@ async def test_incomplete_keeps_its_images_and_is_not_billed_as_success(settings
         events = await collect(session, "a cat")
         (made,) = ready(events)
         outcome = closing(events)
-        assert isinstance(outcome, TurnFailed) and isinstance(outcome.error, Incomplete)
+        assert isinstance(outcome, ev.TurnFailed) and isinstance(outcome.error, Incomplete)
         assert "max_output_tokens" in outcome.error.user_message
         assert outcome.images_kept == (made.image.id,)
         assert outcome.spent.known_usd > 0 and not outcome.spent.estimated
@@ -216,9 +210,9 @@ async def test_429_retry_after_ms_then_success_sends_the_same_request(settings: 
     async with await Atelier.open(_fast(settings, retry_max_wait_s=1.0), model=model) as app:
         session = await app.new_session(user_id="ann")
         events = await collect(session, "a cat")
-        assert isinstance(closing(events), TurnBilled)
+        assert isinstance(closing(events), ev.TurnBilled)
         assert len(model.requests) == 2 and model.requests[0] == model.requests[1]
-        assert sum(isinstance(e, TurnStarted) for e in events) == 1
+        assert sum(isinstance(e, ev.TurnStarted) for e in events) == 1
 
 
 async def test_500_that_persists_keeps_status_code_and_body(settings: Settings) -> None:
@@ -227,7 +221,7 @@ async def test_500_that_persists_keeps_status_code_and_body(settings: Settings) 
     async with await Atelier.open(_fast(settings, max_retries=1), model=model) as app:
         session = await app.new_session(user_id="ann")
         failed = closing(await collect(session, "a cat"))
-        assert isinstance(failed, TurnFailed) and isinstance(failed.error, UpstreamError)
+        assert isinstance(failed, ev.TurnFailed) and isinstance(failed.error, UpstreamError)
         error = failed.error
         assert (error.status, error.api_code) == (500, "server_error")
         assert isinstance(error.body, dict) and error.body["error"]["message"] == boom.message
@@ -257,9 +251,9 @@ async def test_a_stream_cut_mid_image_fails_once_and_counts_the_started_image(
     async with await Atelier.open(_fast(settings), model=model) as app:
         session = await app.new_session(user_id="ann")
         failed = closing(await collect(session, "a cat"))
-        assert isinstance(failed, TurnFailed) and isinstance(failed.error, UpstreamError)
+        assert isinstance(failed, ev.TurnFailed) and isinstance(failed.error, UpstreamError)
         assert len(model.requests) == 1  # something arrived: never re-sent
-        assert isinstance(closing(await collect(session, "a cat")), TurnBilled)
+        assert isinstance(closing(await collect(session, "a cat")), ev.TurnBilled)
         assert [t.status for t in await session.turns()] == ["failed", "ok"]
 
 
@@ -271,8 +265,8 @@ async def test_error_events_map_by_code(settings: Settings) -> None:
         session = await app.new_session(user_id="ann")
         first = closing(await collect(session, "a"))
         second = closing(await collect(session, "b"))
-        assert isinstance(first, TurnFailed) and isinstance(first.error, ContentBlocked)
-        assert isinstance(second, TurnFailed) and type(second.error) is UpstreamError
+        assert isinstance(first, ev.TurnFailed) and isinstance(first.error, ContentBlocked)
+        assert isinstance(second, ev.TurnFailed) and type(second.error) is UpstreamError
 
 
 async def test_an_exception_in_the_model_is_a_recorded_failure(settings: Settings) -> None:
@@ -280,7 +274,7 @@ async def test_an_exception_in_the_model_is_a_recorded_failure(settings: Setting
     async with await Atelier.open(settings, model=model) as app:
         session = await app.new_session(user_id="ann")
         failed = closing(await collect(session, "a cat"))
-        assert isinstance(failed, TurnFailed) and "no reply left" in failed.error.user_message
+        assert isinstance(failed, ev.TurnFailed) and "no reply left" in failed.error.user_message
         assert [t.status for t in await session.turns()] == ["failed"]
 
 
@@ -292,7 +286,7 @@ async def test_cancel_records_the_turn_as_cancelled(settings: Settings) -> None:
         await model.holding.wait()
         turn.cancel()
         outcome = await turn.wait()
-        assert isinstance(outcome, TurnFailed) and isinstance(outcome.error, Cancelled)
+        assert isinstance(outcome, ev.TurnFailed) and isinstance(outcome.error, Cancelled)
         events = [event async for event in turn]
         assert events[-1] is outcome  # what the consumer reads ends the same way
         (record,) = await session.turns()
@@ -305,10 +299,10 @@ async def test_a_reader_that_leaves_cancels_and_numbers_stay_apart(settings: Set
         session = await app.new_session(user_id="ann")
         turn = session.start_turn("a cat")
         async for event in turn:
-            if isinstance(event, TextDelta):
+            if isinstance(event, ev.TextDelta):
                 break  # the listener went away
         await turn.wait()
-        assert isinstance(closing(await collect(session, "a dog")), TurnBilled)
+        assert isinstance(closing(await collect(session, "a dog")), ev.TurnBilled)
         turns = await session.turns()
         assert [(t.turn, t.status) for t in turns] == [(1, "cancelled"), (2, "ok")]
 
@@ -330,7 +324,7 @@ async def test_ten_concurrent_turns_against_a_budget_for_one(
 ) -> None:
     async with await Atelier.open(settings, model=ScriptedModel(lambda r: [Image()])) as probe:
         first = (await collect(await probe.new_session(user_id="x"), "a cat"))[0]
-    assert isinstance(first, TurnStarted) and first.estimate_usd is not None
+    assert isinstance(first, ev.TurnStarted) and first.estimate_usd is not None
     budget = first.estimate_usd * Decimal("1.5")
     capped = settings.model_copy(
         update={"data_dir": tmp_path / "capped", "session_budget_usd": budget}
@@ -342,13 +336,13 @@ async def test_ten_concurrent_turns_against_a_budget_for_one(
         turns = [tab.start_turn("a cat") for tab in tabs]
         readers = [turn.events() for turn in turns]  # kept: a reader that leaves cancels
         firsts = await asyncio.gather(*(anext(reader) for reader in readers))
-        started = [e for e in firsts if isinstance(e, TurnStarted)]
-        refused = [e for e in firsts if isinstance(e, TurnFailed)]
+        started = [e for e in firsts if isinstance(e, ev.TurnStarted)]
+        refused = [e for e in firsts if isinstance(e, ev.TurnFailed)]
         assert len(started) == 1 and len(refused) == 9
         assert all(isinstance(e.error, BudgetExceeded) for e in refused)
         model.release.set()
         outcomes = await asyncio.gather(*(turn.wait() for turn in turns))
-        assert sum(isinstance(outcome, TurnBilled) for outcome in outcomes) == 1
+        assert sum(isinstance(outcome, ev.TurnBilled) for outcome in outcomes) == 1
         assert len(readers) == 10
         records = await session.turns()
         assert sorted(t.turn for t in records) == list(range(1, 11))
@@ -386,7 +380,7 @@ async def test_a_mask_of_the_wrong_size_is_refused_before_any_request(settings: 
         session = await app.new_session(user_id="ann")
         (made,) = ready(await collect(session, "a cat"))
         failed = closing(await collect(session, "red sky", target_image=made.image.id, mask=mask))
-        assert isinstance(failed, TurnFailed) and "512x512" in failed.error.user_message
+        assert isinstance(failed, ev.TurnFailed) and "512x512" in failed.error.user_message
         assert len(model.requests) == 1
         assert (await session.turns())[-1].status == "refused"
 
@@ -400,8 +394,8 @@ async def test_a_turn_waiting_behind_another_can_be_cancelled(settings: Settings
         second = session.start_turn("a dog")  # waits: one Session object, one turn at a time
         second.cancel()
         outcome = await second.wait()
-        assert isinstance(outcome, TurnFailed) and isinstance(outcome.error, Cancelled)
+        assert isinstance(outcome, ev.TurnFailed) and isinstance(outcome.error, Cancelled)
         assert [event async for event in second] == [outcome]  # its reader ends too
         model.release.set()
-        assert isinstance(await first.wait(), TurnBilled)
+        assert isinstance(await first.wait(), ev.TurnBilled)
         assert [(t.turn, t.status) for t in await session.turns()] == [(1, "ok")]

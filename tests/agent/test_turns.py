@@ -25,16 +25,7 @@ from agent.errors import (
 from agent.images.uploads import validate_mask, validate_upload
 from agent.runtime import Atelier
 from agent.session_settings import SessionSettings
-from agent.turn.events import (
-    AgentEvent,
-    ImageCallStarted,
-    ImageReady,
-    PartialImage,
-    TextDelta,
-    TurnBilled,
-    TurnFailed,
-    TurnStarted,
-)
+from agent.turn import events as ev
 from agent.turn.session import Session
 
 
@@ -53,17 +44,17 @@ async def _open(settings: Settings, **changes: object) -> Atelier:
     return await Atelier.open(_settings(settings, **changes))
 
 
-async def collect(session: Session, text: str, **kwargs: object) -> list[AgentEvent]:
+async def collect(session: Session, text: str, **kwargs: object) -> list[ev.AgentEvent]:
     return [event async for event in session.run_turn(text, **kwargs)]  # type: ignore[arg-type]
 
 
-def images(events: Sequence[AgentEvent]) -> list[ImageReady]:
-    return [e for e in events if isinstance(e, ImageReady)]
+def images(events: Sequence[ev.AgentEvent]) -> list[ev.ImageReady]:
+    return [e for e in events if isinstance(e, ev.ImageReady)]
 
 
-def closing(events: Sequence[AgentEvent]) -> TurnBilled | TurnFailed:
+def closing(events: Sequence[ev.AgentEvent]) -> ev.TurnBilled | ev.TurnFailed:
     last = events[-1]
-    assert isinstance(last, TurnBilled | TurnFailed), last
+    assert isinstance(last, ev.TurnBilled | ev.TurnFailed), last
     return last
 
 
@@ -76,14 +67,14 @@ def _png(size: tuple[int, int], colour: tuple[int, ...], mode: str = "RGB") -> b
 async def test_generate_then_refine_by_chain(atelier: Atelier) -> None:
     session = await atelier.new_session(user_id="ann")
     first = await collect(session, "draw a lighthouse poster")
-    assert isinstance(first[0], TurnStarted)
-    assert any(isinstance(e, TextDelta) for e in first)
-    image_events = [e for e in first if isinstance(e, ImageCallStarted | PartialImage)]
-    assert isinstance(image_events[0], ImageCallStarted)
-    assert sum(isinstance(e, PartialImage) for e in first) == 2
+    assert isinstance(first[0], ev.TurnStarted)
+    assert any(isinstance(e, ev.TextDelta) for e in first)
+    image_events = [e for e in first if isinstance(e, ev.ImageCallStarted | ev.PartialImage)]
+    assert isinstance(image_events[0], ev.ImageCallStarted)
+    assert sum(isinstance(e, ev.PartialImage) for e in first) == 2
     (made,) = images(first)
     billed = closing(first)
-    assert isinstance(billed, TurnBilled)
+    assert isinstance(billed, ev.TurnBilled)
     assert made.image.parent_id is None and made.image.action == "generate"
     assert Path(made.image.path).is_file()
     with Image.open(made.image.path) as picture:
@@ -97,7 +88,7 @@ async def test_generate_then_refine_by_chain(atelier: Atelier) -> None:
     assert warmer.image.action == "edit"
     assert warmer.image.sha256 != made.image.sha256
     total = closing(second)
-    assert isinstance(total, TurnBilled)
+    assert isinstance(total, ev.TurnBilled)
     assert total.session_total_usd == billed.bill.total_usd + total.bill.total_usd  # type: ignore[operator]
 
 
@@ -110,7 +101,8 @@ async def test_refine_an_older_image_by_id_records_its_lineage(atelier: Atelier)
     targeted = await collect(session, "add a border", target_image=a.image.id)
     (c,) = images(targeted)
     started = [
-        next(e for e in ev if isinstance(e, ImageCallStarted)) for ev in (first, chained, targeted)
+        next(e for e in turn if isinstance(e, ev.ImageCallStarted))
+        for turn in (first, chained, targeted)
     ]
     # At call start only an explicit target says "edit"; a chained turn is not known yet.
     assert [(s.action, s.parent_id) for s in started] == [
@@ -165,7 +157,7 @@ async def test_rate_limit_is_retried_then_succeeds(settings: Settings) -> None:
     try:
         session = await app.new_session(user_id="ann")
         events = await collect(session, "draw a cat")
-        assert isinstance(closing(events), TurnBilled)
+        assert isinstance(closing(events), ev.TurnBilled)
         assert len(images(events)) == 1
     finally:
         await app.aclose()
@@ -176,7 +168,7 @@ async def test_server_error_retried_then_a_clear_failure(settings: Settings) -> 
     try:
         session = await app.new_session(user_id="ann")
         failed = closing(await collect(session, "draw a cat"))
-        assert isinstance(failed, TurnFailed)
+        assert isinstance(failed, ev.TurnFailed)
         assert isinstance(failed.error, UpstreamError)
         assert "500" in failed.error.user_message
         (turn,) = await session.turns()
@@ -190,7 +182,7 @@ async def test_timeout(settings: Settings) -> None:
     try:
         session = await app.new_session(user_id="ann")
         failed = closing(await collect(session, "draw a cat"))
-        assert isinstance(failed, TurnFailed) and isinstance(failed.error, TurnTimeout)
+        assert isinstance(failed, ev.TurnFailed) and isinstance(failed.error, TurnTimeout)
     finally:
         await app.aclose()
 
@@ -201,15 +193,15 @@ async def test_cut_stream_keeps_what_was_spent_and_presents_no_final(settings: S
         session = await app.new_session(user_id="ann")
         events = await collect(session, "draw a cat")
         failed = closing(events)
-        assert isinstance(failed, TurnFailed) and isinstance(failed.error, UpstreamError)
-        assert sum(isinstance(e, PartialImage) for e in events) == 1
+        assert isinstance(failed, ev.TurnFailed) and isinstance(failed.error, UpstreamError)
+        assert sum(isinstance(e, ev.PartialImage) for e in events) == 1
         assert images(events) == []
         assert failed.spent.estimated and failed.spent.known_usd > 0
         (turn,) = await session.turns()
         assert turn.status == "failed" and turn.bill.known_usd == failed.spent.known_usd
         assert await session.images() == []
         after = await collect(session, "draw a cat")  # the session still works
-        assert isinstance(closing(after), TurnBilled)
+        assert isinstance(closing(after), ev.TurnBilled)
     finally:
         await app.aclose()
 
@@ -228,7 +220,7 @@ async def test_budget_refusal_happens_before_any_request(settings: Settings) -> 
     try:
         session = await app.new_session(user_id="ann")
         failed = closing(await collect(session, "draw a cat"))
-        assert isinstance(failed, TurnFailed) and isinstance(failed.error, BudgetExceeded)
+        assert isinstance(failed, ev.TurnFailed) and isinstance(failed.error, BudgetExceeded)
         assert app.engine is not None and app.engine.request_count == 0
         (turn,) = await session.turns()
         assert turn.status == "refused"
@@ -239,7 +231,7 @@ async def test_budget_refusal_happens_before_any_request(settings: Settings) -> 
 async def test_unknown_target_image_is_a_clear_error(atelier: Atelier) -> None:
     session = await atelier.new_session(user_id="ann")
     failed = closing(await collect(session, "warmer", target_image="ig_nope"))
-    assert isinstance(failed, TurnFailed) and isinstance(failed.error, NotFound)
+    assert isinstance(failed, ev.TurnFailed) and isinstance(failed.error, NotFound)
 
 
 async def test_resume_after_reopening_the_database(settings: Settings) -> None:
