@@ -9,6 +9,7 @@ persist=False); the final image is sent persisted under that same id.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import AsyncIterable
@@ -22,6 +23,7 @@ from agent.errors import BudgetExceeded, Cancelled
 from agent.images.previews import PREVIEW_MIME, preview
 from agent.store.records import ImageRecord
 from agent.turn import events as ev
+from agent.turn.event_json import event_json
 from ui.money import bill_line, image_caption, spent_line, usd_short
 
 logger = logging.getLogger(__name__)
@@ -85,6 +87,8 @@ class TurnRenderer:
 
     async def render(self, event: ev.AgentEvent) -> None:
         """Render one event."""
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("turn event %s", json.dumps(event_json(event)))
         match event:
             case ev.TurnStarted():
                 return
