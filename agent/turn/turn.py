@@ -434,8 +434,9 @@ class Turn:
     def _image_costs(self, status: TurnStatus) -> list[ImageCost]:
         """What each image call is known to have cost, for lines the API did not report.
 
-        A call that started but never finished (cut stream, cancel) is still generated and
-        billed upstream, so it is counted at its worst case rather than left out.
+        A call that started but never finished (cut stream, cancel), or whose image arrived
+        damaged, is still generated and billed upstream, so it is counted at its worst case
+        rather than left out.
         """
         settings = self.settings
         finished = {image.id: image for image in self.progress.images}
@@ -445,6 +446,7 @@ class Turn:
             if image is not None:
                 prompt = approx_tokens(image.revised_prompt or image.prompt)
                 costs.append(ImageCost(image.size, image.quality, call.partials, prompt))
-            elif status not in ("ok", "incomplete"):  # "auto" size/quality priced at dearest
+            elif call.damaged or status not in ("ok", "incomplete"):
+                # "auto" size and quality are priced at their dearest.
                 costs.append(ImageCost(settings.size, settings.quality, call.partials))
         return costs

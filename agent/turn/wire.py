@@ -51,6 +51,7 @@ class Call:
     reasoning_item_id: str | None
     partials: int = 0
     ended: bool = False
+    damaged: bool = False  # a result arrived (and was paid for) but could not be opened
 
 
 @dataclass
@@ -170,6 +171,7 @@ class Translator:
             try:
                 return ev.ImageReady(self.context.session_id, await self._save(item, call))
             except ValueError as exc:
+                call.damaged = True
                 failure: AtelierError = UpstreamError(
                     f"The image arrived damaged and could not be opened ({exc}). Try again."
                 )

@@ -152,6 +152,18 @@ async def test_an_image_that_never_decodes_is_image_failed_and_recorded(
         assert turn.status == "ok" and turn.image_ids == ()
 
 
+async def test_a_damaged_image_without_tool_usage_is_billed_as_estimated(
+    settings: Settings,
+) -> None:
+    model = ScriptedModel([Image(result="bm90IGFuIGltYWdl")])  # valid base64, not an image
+    async with await Atelier.open(settings, model=model) as app:
+        session = await app.new_session(user_id="ann")
+        billed = closing(await collect(session, "a cat"))
+        assert isinstance(billed, ev.TurnBilled)
+        (output,) = [line for line in billed.bill.lines if line.kind == "image_output"]
+        assert output.estimated and output.tokens > 0
+
+
 async def test_a_call_the_response_never_finishes_is_image_failed(settings: Settings) -> None:
     model = ScriptedModel([Image(), ToolUsage()])
     async with await Atelier.open(settings, model=model) as app:
