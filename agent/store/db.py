@@ -389,24 +389,6 @@ class Store:
 
     # ----------------------------------------------------------------- request log
 
-    async def log_exchange(
-        self,
-        *,
-        session_id: str,
-        turn: int,
-        request: Mapping[str, Any],
-        response: Mapping[str, Any] | None,
-        error: str | None,
-    ) -> None:
-        """Log one request and its response (or error), with image payloads and keys removed."""
-        request_json, response_json = await asyncio.to_thread(_dump_exchange, request, response)
-        async with self._write() as db:
-            await db.execute(
-                "INSERT INTO exchanges (session_id, turn, created_at, request_json, "
-                "response_json, error) VALUES (?, ?, ?, ?, ?, ?)",
-                (session_id, turn, _ts(_now()), request_json, response_json, error),
-            )
-
     async def exchanges(self, session_id: str) -> list[dict[str, Any]]:
         """A session's logged exchanges, oldest first, as stored (already scrubbed)."""
         rows = await self._fetchall(

@@ -282,7 +282,7 @@ async def test_twenty_concurrent_sessions_lose_no_row(store: Store) -> None:
         for t in range(1, turns_each + 1):
             number = await store.next_turn_number(sid)
             img = image(f"ig_{sid}_{t}", session_id=sid, number=number)
-            await store.record_turn(
+            await store.finish_turn(
                 turn(
                     sid,
                     number,
@@ -291,9 +291,7 @@ async def test_twenty_concurrent_sessions_lose_no_row(store: Store) -> None:
                     image_ids=(img.id,),
                 ),
                 [img],
-            )
-            await store.log_exchange(
-                session_id=sid, turn=number, request={"input": "x"}, response=None, error=None
+                request={"input": "x"},
             )
 
     await asyncio.gather(*(converse(n) for n in range(sessions)))
@@ -361,12 +359,10 @@ async def test_exchange_log_elides_base64_and_secrets(store: Store) -> None:
             {"type": "response.image_generation_call.partial_image", "partial_image_b64": png}
         ],
     }
-    await store.log_exchange(
-        session_id="s1", turn=1, request=request, response=response, error=None
-    )
-    await store.log_exchange(
-        session_id="s1", turn=2, request={"input": "hi"}, response=None, error="rate_limited"
-    )
+    await store.create_session(session())
+    await store.finish_turn(turn(number=1), [], request=request, response=response)
+    failed = replace(turn(number=2, status="failed"), error_message="rate_limited")
+    await store.finish_turn(failed, [], request={"input": "hi"})
 
     [first, second] = await store.exchanges("s1")
     elided = f"<{len(png)} bytes base64 elided>"
