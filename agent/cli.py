@@ -8,10 +8,9 @@ import getpass
 import json
 import os
 import sys
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn, TextIO
+from typing import Any, NoReturn, TextIO, assert_never
 
 from pydantic import ValidationError
 
@@ -19,27 +18,19 @@ from agent.billing.calculator import format_quote, quote
 from agent.billing.format import bill_to_csv, bill_to_json, bill_to_markdown, format_usd
 from agent.billing.pricing import PriceBook
 from agent.config import PROFILES, Settings
-from agent.engine import EngineConfig
-from agent.engine import serve as serve_engine
-from agent.errors import AtelierError
+from agent.errors import AtelierError, UploadRejected
 from agent.images.spec import FORMATS, SpecError
+from agent.images.uploads import Attachment, validate_mask_async
 from agent.runtime import Atelier
 from agent.session_settings import SessionSettings
+from agent.turn import events as ev
 from agent.turn.event_json import event_json
-from agent.turn.events import (
-    AgentEvent,
-    BudgetWarning,
-    ImageCallStarted,
-    ImageFailed,
-    ImageReady,
-    TextDelta,
-    TurnBilled,
-    TurnFailed,
-)
 from agent.turn.session import Session
 
 CHAT_HELP = """Type a request, one turn per line. Commands:
   /refine IMAGE_ID text     change one earlier image
+  /refine IMAGE_ID --mask PATH text
+                            change only where the mask (a PNG with alpha) is clear
   /variations IMAGE_ID      three variations of an image
   /images                   list this session's images
   /bill                     the session bill so far
@@ -124,38 +115,42 @@ class ChatPrinter:
     def __init__(self, out: TextIO, err: TextIO, jsonl: bool) -> None:
         self.out, self.err, self.jsonl = out, err, jsonl
 
-    def emit(self, event: AgentEvent) -> None:
+    def emit(self, event: ev.AgentEvent) -> None:
         """Print one event."""
         if self.jsonl:
             self.out.write(json.dumps(event_json(event)) + "\n")
             self.out.flush()
             return
         match event:
-            case TextDelta():
+            case ev.TextDelta():
                 self.out.write(event.text)
-            case ImageCallStarted():
+            case ev.ImageCallStarted():
                 verb = "Editing" if event.action == "edit" else "Generating"
                 self.out.write(f"\n[{verb} {event.size} · {event.quality} …]\n")
-            case ImageReady():
+            case ev.ImageReady():
                 image = event.image
                 parent = f" (from {image.parent_id})" if image.parent_id else ""
                 self.out.write(f"[image {image.id}{parent}: {image.size} → {image.path}]\n")
-            case ImageFailed():
+            case ev.ImageFailed():
                 self.out.write(f"[image {event.call_id} failed: {event.error.user_message}]\n")
-            case BudgetWarning():
+            case ev.BudgetWarning():
                 self.out.write(
                     f"[warning: {event.budget} budget at {format_usd(event.spent_usd)} "
                     f"of {format_usd(event.limit_usd)}]\n"
                 )
-            case TurnBilled():
+            case ev.TurnBilled():
                 self.out.write(f"\n{self._bill_line(event)}\n")
-            case TurnFailed():
+            case ev.TurnFailed():
                 spent = format_usd(event.spent.known_usd) if event.spent.lines else "$0"
                 self.err.write(f"\nError: {event.error.user_message} (spent this turn: {spent})\n")
+            case ev.TurnStarted() | ev.PartialImage():
+                pass
+            case _:
+                assert_never(event)
         self.out.flush()
 
     @staticmethod
-    def _bill_line(event: TurnBilled) -> str:
+    def _bill_line(event: ev.TurnBilled) -> str:
         kinds = event.bill.by_kind()
         total = format_usd(event.bill.total_usd)
         estimated = " (estimated)" if event.bill.estimated else ""
@@ -166,16 +161,6 @@ class ChatPrinter:
             f"Turn {event.turn}: {total}{estimated} (text {format_usd(kinds['text'])} · images "
             f"{format_usd(kinds['images'])}) · session {session}{budget}"
         )
-
-
-@asynccontextmanager
-async def _opened(settings: Settings) -> AsyncIterator[Atelier]:
-    """The app for one command, closed however the command ends."""
-    atelier = await Atelier.open(settings)
-    try:
-        yield atelier
-    finally:
-        await atelier.aclose()
 
 
 async def _open_session(atelier: Atelier, args: argparse.Namespace) -> Session:
@@ -205,6 +190,7 @@ async def _chat_command(session: Session, line: str, printer: ChatPrinter) -> bo
     command = words[0].lower() if words else ""
     target: str | None = None
     variations: str | None = None
+    mask: Attachment | None = None
     text = line
     if command in ("/quit", "/exit"):
         return False
@@ -219,10 +205,10 @@ async def _chat_command(session: Session, line: str, printer: ChatPrinter) -> bo
         printer.out.write(bill_to_markdown(session.id, await session.turns()) + "\n")
         return True
     if command == "/refine":
-        if len(words) < 3:
-            printer.err.write("Usage: /refine IMAGE_ID what to change\n")
+        parsed = await _refine_args(words, printer)
+        if parsed is None:
             return True
-        target, text = words[1], words[2]
+        target, mask, text = parsed
     elif command == "/variations":
         if len(words) < 2:
             printer.err.write("Usage: /variations IMAGE_ID\n")
@@ -231,16 +217,48 @@ async def _chat_command(session: Session, line: str, printer: ChatPrinter) -> bo
     elif command.startswith("/"):
         printer.err.write(f"Unknown command {command}.\n{CHAT_HELP}\n")
         return True
-    async for event in session.run_turn(text, target_image=target, variations_of=variations):
+    turn = session.start_turn(text, target_image=target, mask=mask, variations_of=variations)
+    async for event in turn:
         printer.emit(event)
     return True
+
+
+def _read_file(path: Path) -> bytes:
+    return path.expanduser().read_bytes()
+
+
+async def _refine_args(
+    words: list[str], printer: ChatPrinter
+) -> tuple[str, Attachment | None, str] | None:
+    """``/refine ID text`` or ``/refine ID --mask PATH text``: (target, mask, text)."""
+    rest = words[2].split(maxsplit=2) if len(words) > 2 else []
+    if rest[:1] == ["--mask"]:
+        if len(rest) < 3:
+            printer.err.write("Usage: /refine IMAGE_ID --mask PATH what to change\n")
+            return None
+        path = Path(rest[1])
+        try:
+            data = await asyncio.to_thread(_read_file, path)
+        except OSError as exc:
+            printer.err.write(f"Cannot read the mask {path}: {exc.strerror or exc}.\n")
+            return None
+        try:
+            mask = await validate_mask_async(path.name, data)
+        except UploadRejected as exc:
+            printer.err.write(f"Mask not used: {exc.user_message}\n")
+            return None
+        return words[1], mask, rest[2]
+    if len(words) < 3:
+        printer.err.write("Usage: /refine IMAGE_ID what to change\n")
+        return None
+    return words[1], None, words[2]
 
 
 async def chat(args: argparse.Namespace, settings: Settings) -> int:
     """Chat in the terminal; every stdin line is a turn."""
     interactive = sys.stdin.isatty() and not args.jsonl
     printer = ChatPrinter(sys.stdout, sys.stderr, args.jsonl)
-    async with _opened(settings) as atelier:
+    async with await Atelier.open(settings) as atelier:
         session = await _open_session(atelier, args)
         if not args.jsonl:
             mode = "embedded engine" if settings.use_embedded_engine else "OpenAI API"
@@ -255,7 +273,7 @@ async def chat(args: argparse.Namespace, settings: Settings) -> int:
 
 async def bill(args: argparse.Namespace, settings: Settings) -> int:
     """Print a session's bill as md, json or csv."""
-    async with _opened(settings) as atelier:
+    async with await Atelier.open(settings) as atelier:
         turns = await (await atelier.resume_session(args.session_id)).turns()
     if args.format == "json":
         print(json.dumps(bill_to_json(args.session_id, turns), indent=2))
@@ -268,7 +286,7 @@ async def bill(args: argparse.Namespace, settings: Settings) -> int:
 
 async def export(args: argparse.Namespace, settings: Settings) -> int:
     """Write a session's images and manifest to a zip file."""
-    async with _opened(settings) as atelier:
+    async with await Atelier.open(settings) as atelier:
         path = await (await atelier.resume_session(args.session_id)).export_zip(args.dest)
     print(f"Wrote {path}")
     return 0
@@ -276,7 +294,7 @@ async def export(args: argparse.Namespace, settings: Settings) -> int:
 
 async def sessions(args: argparse.Namespace, settings: Settings) -> int:
     """List a user's sessions."""
-    async with _opened(settings) as atelier:
+    async with await Atelier.open(settings) as atelier:
         records = await atelier.sessions(args.user)
     for record in records:
         print(f"{record.id}  {record.profile:<10} {record.turn_count:>3} turns  {record.title}")
@@ -311,6 +329,9 @@ def _serve_one(args: argparse.Namespace) -> NoReturn:
 
 def run_engine(args: argparse.Namespace, settings: Settings) -> int:
     """Serve the embedded engine over HTTP until interrupted."""
+    from agent.engine import EngineConfig
+    from agent.engine import serve as serve_engine
+
     print(f"Engine on http://{args.host}:{args.port}/v1 (OPENAI_BASE_URL for any client)")
     asyncio.run(serve_engine(args.host, args.port, EngineConfig.from_settings(settings)))
     return 0

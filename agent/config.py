@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from agent.images.spec import normalize_size
 
 Quality = Literal["low", "medium", "high", "auto", "xhigh", "max"]
 OutputFormat = Literal["png", "jpeg", "webp"]
@@ -22,7 +24,33 @@ Profile = Literal["studio", "brainstorm", "support"]
 PROFILES: tuple[Profile, ...] = ("studio", "brainstorm", "support")
 
 
-class Settings(BaseSettings):
+class ImageOptions(BaseModel):
+    """What a turn asks for: models and image options. The one list of these fields:
+    ``Settings`` holds the app's defaults (``ATELIER_SIZE``...), ``SessionSettings`` a
+    session's own choice."""
+
+    mainline_model: str = "gpt-5.1"
+    image_model: str = "gpt-image-2"
+    size: str = "1024x1024"
+    quality: Quality = "medium"
+    output_format: OutputFormat = "png"
+    output_compression: int | None = Field(default=None, ge=0, le=100)
+    background: Background = "auto"
+    partial_images: int = Field(default=2, ge=0, le=3)
+    moderation: Moderation = "auto"
+    store: bool = True
+
+    @field_validator("size", mode="before")
+    @classmethod
+    def _api_form(cls, value: object) -> object:
+        return normalize_size(value) if isinstance(value, str) else value
+
+    def options(self) -> dict[str, Any]:
+        """Just the image options, as keyword arguments for another ImageOptions."""
+        return {name: getattr(self, name) for name in ImageOptions.model_fields}
+
+
+class Settings(ImageOptions, BaseSettings):
     """Everything Atelier can be configured with. Build it once and pass it down."""
 
     model_config = SettingsConfigDict(
@@ -54,18 +82,8 @@ class Settings(BaseSettings):
     database_url: str | None = None
     storage_url: str | None = None
 
-    # --- Models and image defaults for new sessions.
-    mainline_model: str = "gpt-5.1"
+    # --- Models and image defaults for new sessions: ImageOptions, plus support's model.
     support_mainline_model: str = "gpt-5-mini"
-    image_model: str = "gpt-image-2"
-    size: str = "1024x1024"
-    quality: Quality = "medium"
-    output_format: OutputFormat = "png"
-    output_compression: int | None = Field(default=None, ge=0, le=100)
-    background: Background = "auto"
-    partial_images: int = Field(default=2, ge=0, le=3)
-    moderation: Moderation = "auto"
-    store: bool = True
 
     # --- Request behaviour.
     request_timeout_s: float = Field(default=120.0, gt=0)

@@ -6,9 +6,12 @@ what to do next. Nothing outside this module inspects openai exception types.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from decimal import Decimal
+from email.utils import parsedate_to_datetime
+from typing import Any
 
 import httpx
 import httpx2
@@ -21,24 +24,38 @@ _HTTP = (openai.OpenAIError, httpx.HTTPError, httpx2.HTTPError)
 
 
 class AtelierError(Exception):
-    """Base of every error Atelier reports to a user."""
+    """Base of every error Atelier reports to a user.
+
+    ``code`` is Atelier's kind of error (kept with the turn). An error that came from the API
+    also keeps what the API said: ``status`` (HTTP), ``api_code``, ``param`` and ``body``;
+    decisions are made on those, never on the words of a message.
+    """
 
     code = "error"
 
-    def __init__(self, user_message: str, *, detail: str | None = None) -> None:
+    def __init__(
+        self,
+        user_message: str,
+        *,
+        detail: str | None = None,
+        status: int | None = None,
+        api_code: str | None = None,
+        param: str | None = None,
+        body: object = None,
+    ) -> None:
         super().__init__(user_message)
         self.user_message = user_message
         self.detail = detail
+        self.status = status
+        self.api_code = api_code
+        self.param = param
+        self.body = body
 
 
 class InvalidSettings(AtelierError):
     """A setting or request option breaks a rule; caught before any call where possible."""
 
     code = "invalid_settings"
-
-    def __init__(self, user_message: str, *, param: str | None = None) -> None:
-        super().__init__(user_message)
-        self.param = param
 
 
 class ContentBlocked(AtelierError):
@@ -52,8 +69,10 @@ class RateLimited(AtelierError):
 
     code = "rate_limited"
 
-    def __init__(self, user_message: str, *, retry_after_s: float | None = None) -> None:
-        super().__init__(user_message)
+    def __init__(
+        self, user_message: str, *, retry_after_s: float | None = None, **api: Any
+    ) -> None:
+        super().__init__(user_message, **api)
         self.retry_after_s = retry_after_s
 
 
@@ -73,6 +92,12 @@ class Cancelled(AtelierError):
     """The user stopped the turn."""
 
     code = "cancelled"
+
+
+class Incomplete(AtelierError):
+    """The response ended early (``response.incomplete``): what it made is kept, not chained."""
+
+    code = "incomplete"
 
 
 class BudgetExceeded(AtelierError):
@@ -104,23 +129,52 @@ class NotFound(AtelierError):
     code = "not_found"
 
 
-def _body_message(exc: openai.APIStatusError) -> tuple[str, str | None, str | None]:
-    body = exc.body if isinstance(exc.body, dict) else {}
-    err = body.get("error", body) if isinstance(body, dict) else {}
-    if not isinstance(err, dict):
-        err = {}
-    message = str(err.get("message") or exc.message)
-    code = err.get("code")
-    param = err.get("param")
-    return message, (str(code) if code else None), (str(param) if param else None)
+def _api_fields(exc: openai.APIStatusError) -> dict[str, Any]:
+    """status, api_code, param and body of an API error, as the error tree keeps them."""
+    body = exc.body if isinstance(exc.body, Mapping) else {}
+    err = body.get("error", body)
+    err = err if isinstance(err, Mapping) else {}
+    code, param = err.get("code"), err.get("param")
+    return {
+        "status": exc.status_code,
+        "api_code": str(code) if code else None,
+        "param": str(param) if param else None,
+        "body": exc.body,
+    }
 
 
-def _retry_after(exc: openai.APIStatusError) -> float | None:
-    raw = exc.response.headers.get("retry-after") if exc.response is not None else None
+def _api_message(exc: openai.APIStatusError) -> str:
+    body = exc.body if isinstance(exc.body, Mapping) else {}
+    err = body.get("error", body)
+    message = err.get("message") if isinstance(err, Mapping) else None
+    return str(message or exc.message)
+
+
+def retry_after_s(headers: Mapping[str, str], now: datetime | None = None) -> float | None:
+    """Seconds to wait from ``retry-after-ms``, or ``retry-after`` (seconds or an HTTP date)."""
+    lowered = {key.lower(): value for key, value in headers.items()}
     try:
-        return float(raw) if raw else None
+        if (ms := lowered.get("retry-after-ms")) is not None:
+            return max(float(ms) / 1000, 0.0)
     except ValueError:
+        pass
+    raw = lowered.get("retry-after")
+    if not raw:
         return None
+    try:
+        return max(float(raw), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max((when - (now or datetime.now(UTC))).total_seconds(), 0.0)
+
+
+MODERATION_CODES = frozenset({"moderation_blocked", "content_policy_violation"})
 
 
 def translate(exc: BaseException) -> AtelierError:
@@ -132,31 +186,40 @@ def translate(exc: BaseException) -> AtelierError:
             "The image service did not answer in time. Try again, or pick a smaller size or "
             "lower quality."
         )
-    if isinstance(exc, openai.RateLimitError):
-        return RateLimited(
-            "The image service is rate-limiting requests. Wait a moment and send again.",
-            retry_after_s=_retry_after(exc),
-        )
-    if isinstance(exc, openai.AuthenticationError):
-        return AuthenticationFailed(
-            "The API key was refused. Set a valid OPENAI_API_KEY, or unset it to use the "
-            "embedded engine."
-        )
     if isinstance(exc, openai.APIStatusError):
-        message, code, param = _body_message(exc)
-        if code in ("moderation_blocked", "content_policy_violation"):
-            return ContentBlocked(f"The request was blocked by moderation: {message}")
-        if exc.status_code in (400, 404, 422):
-            return InvalidSettings(f"The API refused the request: {message}", param=param)
-        return UpstreamError(
-            f"The image service failed (HTTP {exc.status_code}): {message}. Try again shortly.",
-            detail=code,
-        )
+        return _from_status(exc)
     if isinstance(exc, _TRANSPORT):
         return UpstreamError(
             "The connection to the image service broke. Try again; nothing finished was lost."
         )
     return UpstreamError(f"Unexpected failure: {type(exc).__name__}: {exc}")
+
+
+def _from_status(exc: openai.APIStatusError) -> AtelierError:
+    api = _api_fields(exc)
+    message = _api_message(exc)
+    if isinstance(exc, openai.RateLimitError):
+        headers = exc.response.headers if exc.response is not None else {}
+        return RateLimited(
+            "The image service is rate-limiting requests. Wait a moment and send again.",
+            retry_after_s=retry_after_s(headers),
+            **api,
+        )
+    if isinstance(exc, openai.AuthenticationError):
+        return AuthenticationFailed(
+            "The API key was refused. Set a valid OPENAI_API_KEY, or unset it to use the "
+            "embedded engine.",
+            **api,
+        )
+    if api["api_code"] in MODERATION_CODES:
+        return ContentBlocked(f"The request was blocked by moderation: {message}", **api)
+    if exc.status_code in (400, 404, 422):
+        return InvalidSettings(f"The API refused the request: {message}", **api)
+    return UpstreamError(
+        f"The image service failed (HTTP {exc.status_code}): {message}. Try again shortly.",
+        detail=api["api_code"],
+        **api,
+    )
 
 
 @contextmanager

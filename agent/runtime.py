@@ -1,16 +1,19 @@
-"""The process-wide Atelier object: settings, store, client, prices and prompts, opened once."""
+"""The process-wide Atelier object: settings, store, model, prices and prompts, opened once.
+
+``async with await Atelier.open(settings) as atelier:``
+closes everything however the block ends. The embedded engine is imported only when it is
+used (no API key).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
 from datetime import UTC, datetime
-
-from openai import AsyncOpenAI
+from typing import TYPE_CHECKING
 
 from agent.billing.pricing import PriceBook
 from agent.config import Profile, Settings
-from agent.engine import Engine, EngineConfig
 from agent.errors import NotFound
 from agent.prompts import PromptBook
 from agent.session_settings import SessionSettings
@@ -18,17 +21,26 @@ from agent.store.db import Store
 from agent.store.imagefiles import delete_image_files
 from agent.store.records import SessionRecord
 from agent.turn.client import build_client
+from agent.turn.model import Model, OpenAIModel
 from agent.turn.retry import RetryPolicy
 from agent.turn.session import Session, SessionDeps
 from agent.turn.sse import warm_up
+
+if TYPE_CHECKING:
+    from openai import AsyncOpenAI
+
+    from agent.engine import Engine
 
 
 class Atelier:
     """Everything sessions share. Open one per process with ``await Atelier.open(settings)``."""
 
-    def __init__(self, deps: SessionDeps, engine: Engine | None) -> None:
+    def __init__(
+        self, deps: SessionDeps, engine: Engine | None, client: AsyncOpenAI | None = None
+    ) -> None:
         self._deps = deps
         self.engine = engine
+        self.client = client
 
     @property
     def settings(self) -> Settings:
@@ -41,9 +53,9 @@ class Atelier:
         return self._deps.store
 
     @property
-    def client(self) -> AsyncOpenAI:
-        """The OpenAI client (on the embedded engine when no key is set)."""
-        return self._deps.client
+    def model(self) -> Model:
+        """Whoever answers the turns' requests (the model seam)."""
+        return self._deps.model
 
     @property
     def prices(self) -> PriceBook:
@@ -51,24 +63,41 @@ class Atelier:
         return self._deps.prices
 
     @classmethod
-    async def open(cls, settings: Settings) -> Atelier:
-        """Open the database, the client (and the embedded engine when there is no key)."""
+    async def open(cls, settings: Settings, *, model: Model | None = None) -> Atelier:
+        """Open the database and the model: the given one (tests: ``ScriptedModel``), else
+        the OpenAI client, on the embedded engine when there is no key."""
         await asyncio.to_thread(settings.images_dir.mkdir, parents=True, exist_ok=True)
         prompts = await asyncio.to_thread(PromptBook.load, settings.prompts_dir)
         prices = await asyncio.to_thread(PriceBook.load, settings)
         store = await Store.open(settings.database_url or settings.db_path)
-        engine = (
-            Engine(EngineConfig.from_settings(settings)) if settings.use_embedded_engine else None
-        )
-        client = build_client(settings, engine)
-        _ = client.responses.with_streaming_response  # the SDK imports its resources lazily
-        await asyncio.to_thread(warm_up)
+        engine: Engine | None = None
+        client: AsyncOpenAI | None = None
+        if model is None:
+            if settings.use_embedded_engine:
+                from agent.engine import Engine, EngineConfig
+
+                engine = Engine(EngineConfig.from_settings(settings))
+            client = build_client(settings, engine)
+            _ = client.responses.with_streaming_response  # the SDK imports resources lazily
+            model = OpenAIModel(client)
+            await asyncio.to_thread(warm_up)
         retry = RetryPolicy(max_retries=settings.max_retries, max_delay_s=settings.retry_max_wait_s)
-        return cls(SessionDeps(settings, store, client, prices, prompts, retry), engine)
+        return cls(SessionDeps(settings, store, model, prices, prompts, retry), engine, client)
+
+    async def __aenter__(self) -> Atelier:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the client, the engine and the database."""
-        await self._deps.client.close()
+        """Stop turns still running (each records itself), then close client, engine, database."""
+        running = list(self._deps.running)
+        for turn in running:
+            turn.cancel()
+        await asyncio.gather(*(turn.wait() for turn in running), return_exceptions=True)
+        if self.client is not None:
+            await self.client.close()
         if self.engine is not None:
             await self.engine.aclose()
         await self._deps.store.close()

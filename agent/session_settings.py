@@ -4,49 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict
 
-from agent.config import Background, Moderation, OutputFormat, Profile, Quality, Settings
+from agent.config import ImageOptions, Profile, Settings
 from agent.errors import InvalidSettings
-from agent.images.spec import SpecError, normalize_size, validate_tool
+from agent.images.spec import SpecError, validate_tool
 
 
-class SessionSettings(BaseModel):
-    """What the next turn asks for. Changes apply from the next turn on."""
+class SessionSettings(ImageOptions):
+    """What the next turn asks for (the fields are ``ImageOptions``'). Changes apply from the
+    next turn on."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-
-    mainline_model: str = "gpt-5.1"
-    image_model: str = "gpt-image-2"
-    size: str = "1024x1024"
-    quality: Quality = "medium"
-    output_format: OutputFormat = "png"
-    output_compression: int | None = Field(default=None, ge=0, le=100)
-    background: Background = "auto"
-    partial_images: int = Field(default=2, ge=0, le=3)
-    moderation: Moderation = "auto"
-    store: bool = True
-
-    @field_validator("size", mode="before")
-    @classmethod
-    def _api_form(cls, value: object) -> object:
-        return normalize_size(value) if isinstance(value, str) else value
 
     @classmethod
     def defaults(cls, settings: Settings, profile: Profile = "studio") -> SessionSettings:
         """The settings a new session of ``profile`` starts with."""
-        return cls(
-            mainline_model=settings.mainline_for(profile),
-            image_model=settings.image_model,
-            size=settings.size,
-            quality=settings.quality,
-            output_format=settings.output_format,
-            output_compression=settings.output_compression,
-            background=settings.background,
-            partial_images=settings.partial_images,
-            moderation=settings.moderation,
-            store=settings.store,
-        )
+        options = {**settings.options(), "mainline_model": settings.mainline_for(profile)}
+        return cls.model_validate(options)
 
     def image_tool(
         self, *, action: str | None = None, mask_url: str | None = None

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import re
 import sys
 from collections.abc import Coroutine
 from pathlib import Path
@@ -28,12 +27,14 @@ from starlette.responses import Response
 
 from agent.config import Profile, Settings
 from agent.errors import InvalidSettings, NotFound, UploadRejected
+from agent.images.masks import mask_index
 from agent.images.uploads import Attachment, validate_mask_async, validate_upload_async
 from agent.ops.lagprobe import LagProbe
 from agent.ops.memory import tune_allocator
 from agent.runtime import Atelier
 from agent.session_settings import SessionSettings
 from agent.turn.session import Session
+from agent.turn.turn import Turn
 from ui import actions, lineage, select_area
 from ui.auth import auth_enabled, ensure_auth_secret, load_users, private_files
 from ui.chat_settings import build_widgets, changes_from
@@ -57,8 +58,7 @@ AGENT = "atelier_session"
 PROFILE = "atelier_profile"
 PENDING = "atelier_pending_settings"
 TARGET = "atelier_target_image"
-
-MASK_WORD = re.compile(r"\bmask\b", re.IGNORECASE)
+RUNNING = "atelier_running_turn"  # (Turn, TurnRenderer) of the turn in flight
 
 
 class _Process:
@@ -365,20 +365,20 @@ async def _run_turn(
     mask: Attachment | None = None,
     variations_of: str | None = None,
 ) -> None:
+    turn = session.start_turn(
+        text,
+        target_image=target_image,
+        attachments=attachments,
+        mask=mask,
+        variations_of=variations_of,
+    )
     renderer = TurnRenderer()
+    cl.user_session.set(RUNNING, (turn, renderer))
     try:
-        await renderer.consume(
-            session.run_turn(
-                text,
-                target_image=target_image,
-                attachments=attachments,
-                mask=mask,
-                variations_of=variations_of,
-            )
-        )
-    except asyncio.CancelledError:
-        await asyncio.shield(renderer.stopped())
-        raise
+        await renderer.consume(turn)  # the turn records itself whatever happens here
+    finally:
+        if cl.user_session.get(RUNNING) == (turn, renderer):
+            cl.user_session.set(RUNNING, None)
 
 
 async def _read_uploads(
@@ -389,16 +389,13 @@ async def _read_uploads(
     if not files:
         return (), None
 
-    says_mask = bool(MASK_WORD.search(message.content or ""))
-    mask_index = next(
-        (i for i, el in enumerate(files) if "mask" in (el.name or "").lower()),
-        len(files) - 1 if says_mask and (len(files) > 1 or _session_has_images()) else None,
-    )
+    names = [el.name or "" for el in files]
+    mask_at = mask_index(names, message.content or "", has_image=_session_has_images())
     attachments: list[Attachment] = []
     mask: Attachment | None = None
     for index, element in enumerate(files):
         data = await asyncio.to_thread(Path(str(element.path)).read_bytes)
-        if index == mask_index:
+        if index == mask_at:
             mask = await validate_mask_async(element.name, data)
         else:
             attachments.append(await validate_upload_async(element.name, data))
@@ -529,7 +526,7 @@ async def _select_area_apply(action: cl.Action) -> dict[str, Any]:
     edit = await select_area.accept(session, action.payload)
     if isinstance(edit, str) or session is None:
         return {"ok": False, "error": edit if isinstance(edit, str) else "No chat yet."}
-    _start_task(select_area.run_masked_edit(session, edit))
+    _start_task(_run_turn(session, edit.text, target_image=edit.image.id, mask=edit.mask))
     return {"ok": True}
 
 
@@ -553,4 +550,10 @@ async def _export(action: cl.Action) -> None:
 
 @cl.on_stop
 async def _on_stop() -> None:
+    """Stop the turn in flight and draw its end ("Stopped", what was kept and spent)."""
     logger.info("turn stopped by the user in thread %s", cl.context.session.thread_id)
+    running: tuple[Turn, TurnRenderer] | None = cl.user_session.get(RUNNING)
+    if running is not None:
+        turn, renderer = running
+        turn.cancel()
+        await renderer.consume(turn)

@@ -9,38 +9,24 @@ persist=False); the final image is sent persisted under that same id.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
-from collections.abc import AsyncGenerator
-from contextlib import aclosing
+from collections.abc import AsyncIterable
 from dataclasses import dataclass, field
+from typing import assert_never
 
 import chainlit as cl
 
+from agent.billing.budgets import budget_label
 from agent.errors import BudgetExceeded, Cancelled
 from agent.images.previews import PREVIEW_MIME, preview
 from agent.store.records import ImageRecord
-from agent.turn.events import (
-    AgentEvent,
-    BudgetWarning,
-    ImageCallStarted,
-    ImageFailed,
-    ImageReady,
-    PartialImage,
-    TextDelta,
-    TurnBilled,
-    TurnFailed,
-    TurnStarted,
-)
+from agent.turn import events as ev
+from agent.turn.event_json import event_json
 from ui.money import bill_line, image_caption, spent_line, usd_short
 
 logger = logging.getLogger(__name__)
-
-BUDGET_NAMES = {
-    "session": "this session's budget",
-    "user_daily": "your daily budget",
-    "app_daily": "the app's daily budget",
-}
 
 
 def image_actions(image_id: str) -> list[cl.Action]:
@@ -92,33 +78,39 @@ class TurnRenderer:
         self._slots: dict[str, _ImageSlot] = {}
         self.images: list[ImageRecord] = []
 
-    async def consume(self, events: AsyncGenerator[AgentEvent, None]) -> None:
-        """Render every event of ``events`` in order; a render error closes the turn cleanly."""
-        async with aclosing(events) as stream:
-            async for event in stream:
-                await self.render(event)
+    async def consume(self, events: AsyncIterable[ev.AgentEvent]) -> None:
+        """Render the events of a turn (``agent.turn.turn.Turn``) not rendered yet, in order.
 
-    async def render(self, event: AgentEvent) -> None:
+        Called again by the stop handler, it draws what is left (the turn's "Stopped" end).
+        """
+        async for event in events:
+            await self.render(event)
+
+    async def render(self, event: ev.AgentEvent) -> None:
         """Render one event."""
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("turn event %s", json.dumps(event_json(event)))
         match event:
-            case TurnStarted():
+            case ev.TurnStarted():
                 return
-            case TextDelta():
+            case ev.TextDelta():
                 await self._text(event.text)
-            case ImageCallStarted():
+            case ev.ImageCallStarted():
                 await self._image_started(event)
-            case PartialImage():
+            case ev.PartialImage():
                 await self._partial(event)
-            case ImageReady():
+            case ev.ImageReady():
                 await self._image_ready(event.image)
-            case ImageFailed():
+            case ev.ImageFailed():
                 await self._image_failed(event)
-            case BudgetWarning():
+            case ev.BudgetWarning():
                 await self._budget_warning(event)
-            case TurnBilled():
+            case ev.TurnBilled():
                 await self._billed(event)
-            case TurnFailed():
+            case ev.TurnFailed():
                 await self._failed(event)
+            case _:
+                assert_never(event)
 
     async def _text(self, text: str) -> None:
         if self._answer is None:
@@ -130,7 +122,7 @@ class TurnRenderer:
             await self._answer.send()
         self._answer = None  # later text after an image starts a new message
 
-    async def _image_started(self, event: ImageCallStarted) -> None:
+    async def _image_started(self, event: ev.ImageCallStarted) -> None:
         await self._close_answer()
         verb = "Editing" if event.action == "edit" else "Generating"
         message = cl.Message(content=f"_{verb} {event.size} · {event.quality}…_")
@@ -147,7 +139,7 @@ class TurnRenderer:
         await step.send()
         self._slots[event.call_id] = _ImageSlot(message=message, step=step)
 
-    async def _partial(self, event: PartialImage) -> None:
+    async def _partial(self, event: ev.PartialImage) -> None:
         slot = self._slots.get(event.call_id)
         if slot is None:
             return
@@ -205,7 +197,7 @@ class TurnRenderer:
         await self._finish_step(slot, f"Image {image.short_id} ready")
         self.images.append(image)
 
-    async def _image_failed(self, event: ImageFailed) -> None:
+    async def _image_failed(self, event: ev.ImageFailed) -> None:
         slot = self._slots.get(event.call_id)
         text = f"**This image could not be made.** {event.error.user_message}"
         if slot is None:
@@ -217,8 +209,8 @@ class TurnRenderer:
         await slot.message.update()
         await self._finish_step(slot, "Failed")
 
-    async def _budget_warning(self, event: BudgetWarning) -> None:
-        name = BUDGET_NAMES.get(event.budget, event.budget)
+    async def _budget_warning(self, event: ev.BudgetWarning) -> None:
+        name = budget_label(event.budget)
         await cl.Message(
             content=(
                 f"⚠️ You have used {usd_short(event.spent_usd)} of {name} "
@@ -226,7 +218,7 @@ class TurnRenderer:
             )
         ).send()
 
-    async def _billed(self, event: TurnBilled) -> None:
+    async def _billed(self, event: ev.TurnBilled) -> None:
         await self._close_answer()
         if len(self.images) == 1 and not event.bill.has_unknown:
             slot = self._slots[self.images[0].id]
@@ -238,7 +230,7 @@ class TurnRenderer:
             metadata={"atelier": "bill"},
         ).send()
 
-    async def _failed(self, event: TurnFailed) -> None:
+    async def _failed(self, event: ev.TurnFailed) -> None:
         await self._close_answer()
         for slot in self._slots.values():
             if slot.image is None:
@@ -257,17 +249,6 @@ class TurnRenderer:
             content=f"{head}{kept}\n\n{spent_line(event.spent, event.session_total_usd)}",
             actions=[bill_action()],
             metadata={"atelier": "bill"},
-        ).send()
-
-    async def stopped(self) -> None:
-        """The user pressed stop: tidy up unfinished images and say what was kept."""
-        await self._close_answer()
-        for slot in self._slots.values():
-            if slot.image is None:
-                await self._abandon(slot)
-        await cl.Message(
-            content="**Stopped.** Images already finished are kept.",
-            actions=[bill_action()],
         ).send()
 
     async def _abandon(self, slot: _ImageSlot) -> None:

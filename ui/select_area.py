@@ -25,7 +25,6 @@ from agent.store.records import ImageRecord
 from agent.turn.session import Session
 from ui.image_route import image_url
 from ui.markup import inert
-from ui.render import TurnRenderer
 
 APPLY = "select_area_apply"
 """The action the painter calls with the mask and the words."""
@@ -114,15 +113,3 @@ async def accept(session: Session | None, payload: dict[str, Any]) -> MaskedEdit
         metadata={"atelier": "select_area_sent", "image_id": edit.image.id},
     ).send()
     return edit
-
-
-async def run_masked_edit(session: Session, edit: MaskedEdit) -> None:
-    """Run the edit as a turn on that image with that mask (the one turn call of this feature)."""
-    renderer = TurnRenderer()
-    try:
-        await renderer.consume(
-            session.run_turn(edit.text, target_image=edit.image.id, mask=edit.mask)
-        )
-    except asyncio.CancelledError:
-        await asyncio.shield(renderer.stopped())
-        raise

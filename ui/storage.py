@@ -22,9 +22,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import re
-import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -34,6 +32,8 @@ from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
+
+from agent.ops.files import atomic_write
 
 logger = logging.getLogger(__name__)
 
@@ -183,22 +183,11 @@ def _write_in_dir(path: Path, payload: bytes) -> None:
     for attempt in range(3):
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            _atomic_write(path, payload)
+            atomic_write(path, payload)
             return
         except FileNotFoundError:
             if attempt == 2:
                 raise
-
-
-def _atomic_write(path: Path, payload: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _login_required() -> bool:

@@ -41,11 +41,18 @@ AUTO_SIZE_CANDIDATES = ((1024, 1024), (1024, 1536), (1536, 1024))
 
 @dataclass(frozen=True)
 class ImageCost:
-    """One finished image as billing needs it: its size ("WxH"), quality and partials."""
+    """One image call as billing needs it: size ("WxH"), quality, partials, and the text
+    tokens of the prompt the image model was given (estimated when usage is missing)."""
 
     size: str
     quality: str
     partials: int = 0
+    prompt_tokens: int = 0
+
+
+def approx_tokens(text: str) -> int:
+    """A rough token count of ``text`` (4 characters a token), for estimates only."""
+    return (len(text) + 3) // 4
 
 
 class _Kind(NamedTuple):
@@ -185,6 +192,11 @@ def _image_lines(
         ]
     )
     if images and (not reported or img.is_empty):
+        prompt = sum(image.prompt_tokens for image in images)
+        if prompt and not img.input_text_tokens:
+            # No tool_usage: the prompt the mainline handed the image model is estimated too.
+            line = _token_line("image_text_input", model, prompt, rates, estimated=True)
+            lines.extend(_present([line]))
         lines.extend(_estimated_output_lines(model, rates, images))
     else:
         lines.extend(_present([_token_line("image_output", model, img.output_image_tokens, rates)]))

@@ -12,12 +12,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from agent.billing.format import format_usd
-from agent.config import Profile, Settings
 from agent.errors import BudgetExceeded
 
 BUDGET_NAMES = ("session", "user_daily", "app_daily")
 
-_LABELS = {
+BUDGET_LABELS = {
     "session": "the session budget",
     "user_daily": "your daily budget",
     "app_daily": "the app's daily budget",
@@ -47,23 +46,12 @@ class BudgetState:
     @property
     def label(self) -> str:
         """How messages name this budget."""
-        return _LABELS.get(self.name, f"the {self.name} budget")
+        return budget_label(self.name)
 
 
-def budget_states(
-    settings: Settings,
-    profile: Profile,
-    *,
-    session_spent: Decimal,
-    user_spent_today: Decimal,
-    app_spent_today: Decimal,
-) -> list[BudgetState]:
-    """The three budgets for a profile with what each has spent, in checking order."""
-    return [
-        BudgetState("session", settings.session_budget_for(profile), session_spent),
-        BudgetState("user_daily", settings.user_daily_budget_usd, user_spent_today),
-        BudgetState("app_daily", settings.app_daily_budget_usd, app_spent_today),
-    ]
+def budget_label(name: str) -> str:
+    """How every message names a budget ("the session budget", "your daily budget", ...)."""
+    return BUDGET_LABELS.get(name, f"the {name} budget")
 
 
 def _advice(state: BudgetState) -> str:

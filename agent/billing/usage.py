@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from openai.types.responses import Response
 
 
 @dataclass(frozen=True)
@@ -83,17 +86,30 @@ class ResponseUsage:
         )
 
 
-def _int(mapping: Mapping[str, Any] | None, *path: str) -> int:
-    node: Any = mapping
+def _int(node: Any, *path: str) -> int:
+    """The integer at ``path`` through typed SDK objects or raw dicts; 0 when absent."""
     for key in path:
-        if not isinstance(node, Mapping):
+        if node is None:
             return 0
-        node = node.get(key)
+        node = node.get(key) if isinstance(node, Mapping) else getattr(node, key, None)
     return int(node) if isinstance(node, int) and not isinstance(node, bool) else 0
 
 
-def text_usage_from_payload(usage: Mapping[str, Any] | None) -> TextUsage:
-    """Read ``response.usage`` (as a dict) into TextUsage. Missing fields count as 0."""
+def usage_from_response(response: Response) -> ResponseUsage:
+    """What a response reported: ``usage`` (mainline) and ``tool_usage.image_gen`` (image model).
+
+    Read from the SDK's types; ``tool_usage`` comes from the raw payload only where a client
+    or provider left it untyped. Missing fields count as 0.
+    """
+    extra = response.model_extra or {}
+    tool_usage: Any = response.tool_usage or extra.get("tool_usage")
+    gen = tool_usage.get("image_gen") if isinstance(tool_usage, Mapping) else None
+    if tool_usage is not None and gen is None:
+        gen = getattr(tool_usage, "image_gen", None)
+    return ResponseUsage(text=_text_usage(response.usage), image=_image_usage(gen))
+
+
+def _text_usage(usage: Any) -> TextUsage:
     return TextUsage(
         input_tokens=_int(usage, "input_tokens"),
         cached_input_tokens=_int(usage, "input_tokens_details", "cached_tokens"),
@@ -102,13 +118,11 @@ def text_usage_from_payload(usage: Mapping[str, Any] | None) -> TextUsage:
     )
 
 
-def image_usage_from_payload(tool_usage: Mapping[str, Any] | None) -> ImageGenUsage:
-    """Read ``response.tool_usage`` (as a dict) into ImageGenUsage.
+def _image_usage(gen: Any) -> ImageGenUsage:
+    """``tool_usage.image_gen`` as ImageGenUsage.
 
-    Some SDK versions do not type ``tool_usage``; callers pass the raw payload's dict.
     Cached input comes as ``cached_tokens_details`` (text/image) or a flat ``cached_tokens``.
     """
-    gen = tool_usage.get("image_gen") if isinstance(tool_usage, Mapping) else None
     input_text = _int(gen, "input_tokens_details", "text_tokens")
     input_image = _int(gen, "input_tokens_details", "image_tokens")
     total_input = _int(gen, "input_tokens")

@@ -115,7 +115,6 @@ MIN_PIXELS = 655_360
 MAX_PIXELS = 8_294_400
 MAX_EDGE = 3840
 MAX_RATIO = 3.0
-EXPERIMENTAL_PIXELS = 2560 * 1440
 
 
 def image_model(name: str) -> ImageModel:
@@ -195,11 +194,6 @@ def validate_size(model: str, size: str) -> tuple[int, int] | None:
             f"and {MAX_PIXELS:,} (this is {pixels:,}).",
         )
     return width, height
-
-
-def is_experimental_size(width: int, height: int) -> bool:
-    """Sizes above 2560x1440 pixels are experimental on gpt-image-2."""
-    return width * height > EXPERIMENTAL_PIXELS
 
 
 def _round16(value: int) -> int:

@@ -1,1 +1,1 @@
-"""Running a long-lived server: memory settings and the event-loop lag probe."""
+"""Running a long-lived server: memory settings, the event-loop lag probe, atomic file writes."""

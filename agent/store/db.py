@@ -8,9 +8,7 @@ numbered migrations. Writes run in one transaction each and roll back whole.
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -27,9 +25,7 @@ from agent.store.rows import (
     TURN_COLUMNS,
     cost_line,
     dump_json,
-    image_params,
     image_record,
-    money,
     now,
     prefixed,
     session_record,
@@ -38,18 +34,15 @@ from agent.store.rows import (
     turn_record,
 )
 from agent.store.schema import MIGRATIONS
-from agent.store.scrub import dump_exchange, scrub
+from agent.store.scrub import scrub
+from agent.store.turn_writes import ImageConflict, TurnWrites
 
 __all__ = ["MIGRATIONS_TABLE", "ImageConflict", "Store", "scrub"]
 
 MIGRATIONS_TABLE = "_store_migrations"
 
 
-class ImageConflict(ValueError):
-    """An image id is already recorded by another turn; the whole turn was not recorded."""
-
-
-class Store(Ledger):
+class Store(TurnWrites, Ledger):
     """Async persistence for Atelier. Open with ``await Store.open(path_or_url)``."""
 
     def __init__(self, db: Database) -> None:
@@ -168,97 +161,6 @@ class Store(Ledger):
 
     # ----------------------------------------------------------------- turns
 
-    async def next_turn_number(self, session_id: str) -> int:
-        """The number the session's next turn gets (1 for a new session)."""
-        row = await self._fetchone(
-            "SELECT COALESCE(MAX(turn), 0) + 1 FROM turns WHERE session_id = ?", (session_id,)
-        )
-        return int(row[0]) if row is not None else 1
-
-    async def record_turn(
-        self,
-        turn: TurnRecord,
-        images: Sequence[ImageRecord],
-        *,
-        reservation_id: str | None = None,
-    ) -> None:
-        """Record a finished turn in one transaction: the turn, its cost lines, its images.
-
-        Also moves the session on: ``updated_at``, ``turn_count`` and, for a turn whose
-        response completed (status "ok" with a response id), ``last_response_id``. With a
-        ``reservation_id`` the same transaction settles that budget reservation, so the
-        turn's cost replaces its hold without a moment counted twice or not at all.
-        Re-recording the same (session, turn) replaces its rows. Raises NotFound for an
-        unknown session, ImageConflict when an image id belongs to another turn (nothing is
-        written then), ValueError when an image is not from this turn.
-        """
-        for image in images:
-            if (image.session_id, image.turn) != (turn.session_id, turn.turn):
-                raise ValueError(
-                    f"Image {image.id!r} is from session {image.session_id!r} turn {image.turn}, "
-                    f"not from session {turn.session_id!r} turn {turn.turn}."
-                )
-        ids = [image.id for image in images]
-        if len(set(ids)) != len(ids):
-            raise ValueError(f"Turn {turn.turn} lists an image id twice: {ids}.")
-        bill = turn.bill
-        key = (turn.session_id, turn.turn)
-        async with self.database.transaction() as tx:
-            if await tx.fetchrow("SELECT 1 FROM sessions WHERE id = ?", (turn.session_id,)) is None:
-                raise NotFound(f"Session {turn.session_id!r} does not exist.")
-            await tx.execute("DELETE FROM cost_lines WHERE session_id = ? AND turn = ?", key)
-            await tx.execute("DELETE FROM images WHERE session_id = ? AND turn = ?", key)
-            await tx.execute("DELETE FROM turns WHERE session_id = ? AND turn = ?", key)
-            await tx.execute(
-                f"INSERT INTO turns ({TURN_COLUMNS}, total_usd, known_usd, estimated) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    turn.session_id,
-                    turn.turn,
-                    turn.user_text,
-                    turn.target_image_id,
-                    turn.response_id,
-                    turn.status,
-                    turn.error_code,
-                    turn.error_message,
-                    ts(turn.started_at),
-                    turn.latency_ms,
-                    dump_json(turn.settings),
-                    dump_json(turn.usage.to_dict()),
-                    money(bill.total_usd),
-                    str(bill.known_usd),
-                    int(bill.estimated),
-                ),
-            )
-            await tx.executemany(
-                "INSERT INTO cost_lines (session_id, turn, idx, kind, model, tokens, "
-                "rate_per_mtok_usd, cost_usd, owner, estimated) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [_line_params(key, idx, line) for idx, line in enumerate(bill.lines)],
-            )
-            for image in images:
-                try:
-                    await tx.execute(
-                        f"INSERT INTO images ({IMAGE_COLUMNS}) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        image_params(image),
-                    )
-                except IntegrityError as exc:
-                    raise ImageConflict(
-                        f"Image id {image.id!r} is already recorded by another turn; "
-                        f"turn {turn.turn} of session {turn.session_id!r} was not recorded."
-                    ) from exc
-            advance = turn.status == "ok" and turn.response_id is not None
-            await tx.execute(
-                "UPDATE sessions SET updated_at = ?, "
-                "turn_count = (SELECT COUNT(*) FROM turns WHERE session_id = ?), "
-                "last_response_id = CASE WHEN ? = 1 THEN ? ELSE last_response_id END "
-                "WHERE id = ?",
-                (ts(now()), turn.session_id, int(advance), turn.response_id, turn.session_id),
-            )
-            if reservation_id is not None:
-                await self._close_reservation(tx, reservation_id, "settled")
-
     async def turns(self, session_id: str) -> list[TurnRecord]:
         """A session's turns in order, each with its bill lines and the ids of its images."""
         async with self.database.session() as tx:
@@ -326,30 +228,6 @@ class Store(Ledger):
             )
         return [image_record(row) for row in rows]
 
-    async def descendants(self, image_id: str) -> list[ImageRecord]:
-        """Every image made (directly or not) from ``image_id``: breadth-first, oldest first."""
-        async with self.database.session() as tx:
-            seen = tx.position("',' || images.id || ','", "tree.path")
-            rows = await tx.fetch(
-                f"""
-                WITH RECURSIVE tree(id, depth, path) AS (
-                    SELECT id, 1, ',' || parent_id || ',' || id || ',' FROM images
-                    WHERE parent_id = ? AND id != parent_id
-                    UNION ALL
-                    SELECT images.id, tree.depth + 1, tree.path || images.id || ','
-                    FROM images JOIN tree ON images.parent_id = tree.id
-                    WHERE {seen} = 0
-                )
-                SELECT {prefixed("images", IMAGE_COLUMNS)} FROM tree
-                JOIN images ON images.id = tree.id
-                ORDER BY tree.depth, images.created_at, images.rowid
-                """,
-                (image_id,),
-            )
-        return [image_record(row) for row in rows]
-
-    # ----------------------------------------------------------------- spend
-
     async def session_spent(self, session_id: str) -> Decimal:
         """The known cost of all of a session's turns (unknown prices count as nothing)."""
         rows = await self._fetchall(
@@ -374,24 +252,6 @@ class Store(Ledger):
         return sum_money(rows)
 
     # ----------------------------------------------------------------- request log
-
-    async def log_exchange(
-        self,
-        *,
-        session_id: str,
-        turn: int,
-        request: Mapping[str, Any],
-        response: Mapping[str, Any] | None,
-        error: str | None,
-    ) -> None:
-        """Log one request and its response (or error), with image payloads and keys removed."""
-        request_json, response_json = await asyncio.to_thread(dump_exchange, request, response)
-        async with self.database.transaction() as tx:
-            await tx.execute(
-                "INSERT INTO exchanges (session_id, turn, created_at, request_json, "
-                "response_json, error) VALUES (?, ?, ?, ?, ?, ?)",
-                (session_id, turn, ts(now()), request_json, response_json, error),
-            )
 
     async def exchanges(self, session_id: str) -> list[dict[str, Any]]:
         """A session's logged exchanges, oldest first, as stored (already scrubbed)."""
@@ -463,17 +323,3 @@ class Store(Ledger):
         """The file path of every recorded image (for finding orphaned files)."""
         rows = await self._fetchall("SELECT DISTINCT path FROM images")
         return [Path(row[0]) for row in rows]
-
-
-def _line_params(key: tuple[str, int], idx: int, line: CostLine) -> tuple[Any, ...]:
-    return (
-        *key,
-        idx,
-        line.kind,
-        line.model,
-        line.tokens,
-        money(line.rate_per_mtok_usd),
-        money(line.cost_usd),
-        line.owner,
-        int(line.estimated),
-    )

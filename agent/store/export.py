@@ -10,6 +10,7 @@ from typing import Any
 
 from agent.billing.format import decimal_str
 from agent.images.spec import SpecError, image_output_tokens
+from agent.ops.files import atomic_path
 from agent.store.db import Store
 from agent.store.records import ImageRecord, SessionRecord, TurnRecord
 
@@ -68,13 +69,13 @@ def _turn_entry(turn: TurnRecord) -> dict[str, Any]:
 
 
 def _write_zip(dest: Path, manifest: dict[str, Any], files: list[tuple[Path, str]]) -> None:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_suffix(dest.suffix + ".part")
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as archive:
+    with (
+        atomic_path(dest) as tmp,
+        zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as archive,
+    ):
         for path, arcname in files:
             archive.write(path, arcname)
         archive.writestr("manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False))
-    tmp.replace(dest)
 
 
 async def export_session(store: Store, session: SessionRecord, dest: Path) -> Path:

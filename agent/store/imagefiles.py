@@ -17,8 +17,6 @@ import asyncio
 import binascii
 import hashlib
 import io
-import os
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +24,7 @@ from pathlib import Path
 from PIL import Image, UnidentifiedImageError
 
 from agent.images.b64 import b64decode
+from agent.ops.files import atomic_write
 from agent.store.objects import ObjectStore
 
 # Pillow format name -> (our format name, file extension)
@@ -36,7 +35,6 @@ _FORMATS: dict[str, tuple[str, str]] = {
 }
 _EXTENSIONS = frozenset(ext for _, ext in _FORMATS.values())
 _THUMB_MARK = ".thumb"
-_TEMP_PREFIX = ".tmp-"
 
 
 @dataclass(frozen=True)
@@ -129,7 +127,7 @@ class ImageFiles:
         data = None if self.remote is None else await self.remote.get(self.key(path))
         if data is None:
             raise FileNotFoundError(f"Image file {path} is neither here nor in object storage.")
-        await asyncio.to_thread(_atomic_write, target, data)
+        await asyncio.to_thread(atomic_write, target, data)
         return target
 
     async def read(self, path: Path) -> bytes:
@@ -213,27 +211,13 @@ def _inspect(data: bytes) -> tuple[int, int, str, str]:
     return width, height, name, ext
 
 
-def _atomic_write(target: Path, data: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp_name = tempfile.mkstemp(prefix=_TEMP_PREFIX, dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp_name, target)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-
-
 def _save_sync(source: str | bytes, images_dir: Path) -> StoredFile:
     data = _decode_b64(source) if isinstance(source, str) else source
     width, height, name, ext = _inspect(data)
     sha = hashlib.sha256(data).hexdigest()
     target = images_dir / sha[:2] / f"{sha}.{ext}"
     if not (target.is_file() and target.stat().st_size == len(data)):
-        _atomic_write(target, data)
+        atomic_write(target, data)
     return StoredFile(
         path=target, sha256=sha, width=width, height=height, format=name, bytes=len(data)
     )
@@ -265,7 +249,7 @@ def _thumbnail_sync(path: Path, images_dir: Path, max_edge: int) -> Path:
         raise ValueError(f"Cannot make a thumbnail of {path}: {exc}.") from exc
     buffer = io.BytesIO()
     converted.save(buffer, format="WEBP", quality=80)
-    _atomic_write(target, buffer.getvalue())
+    atomic_write(target, buffer.getvalue())
     return target
 
 

@@ -10,8 +10,8 @@ A hold ends one of three ways: settled (the turn is recorded; pass ``reservation
 ``Store.record_turn`` to settle in the same transaction), released (the turn failed before
 any request), or expired (its worker died: a hold past ``expires_at`` no longer counts).
 
-The other turn-start helpers (``begin_turn`` and friends) are meant to call ``lock_ledger``
-and ``held_and_spent`` inside their own transaction.
+A turn's own hold is taken by ``Store.begin_turn`` (agent.store.turn_writes) with the same
+``lock_ledger`` and ``held_and_spent``.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from typing import Literal
 
 from agent.billing.budgets import BudgetState, check_budgets
 from agent.store.database import Database, Tx
+from agent.store.records import Spend
 from agent.store.rows import now, sum_money, ts
 
 LEDGER_SCOPE = "ledger"
@@ -56,15 +57,6 @@ class Reservation:
     user_id: str
     amount_usd: Decimal
     expires_at: datetime
-
-
-@dataclass(frozen=True)
-class Spend:
-    """What counts against each budget right now: recorded spend plus live holds."""
-
-    session_usd: Decimal
-    user_today_usd: Decimal
-    app_today_usd: Decimal
 
 
 async def lock_ledger(tx: Tx) -> None:

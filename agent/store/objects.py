@@ -11,11 +11,11 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from pathlib import Path
 
+from agent.ops.files import atomic_write
 from agent.store.s3 import S3Client, S3Config
 
 _KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*(/[A-Za-z0-9_][A-Za-z0-9._-]*)*")
@@ -66,7 +66,7 @@ class LocalObjects(ObjectStore):
         return self.root / check_key(key)
 
     async def put(self, key: str, data: bytes, content_type: str) -> None:
-        await asyncio.to_thread(_atomic_write, self.path(key), data)
+        await asyncio.to_thread(atomic_write, self.path(key), data)
 
     async def get(self, key: str) -> bytes | None:
         path = self.path(key)
@@ -108,15 +108,3 @@ def open_object_store(storage_url: str | None, env: Mapping[str, str] | None = N
     if not storage_url:
         raise ValueError("No storage URL: set ATELIER_STORAGE_URL=s3://bucket[/prefix].")
     return S3Objects(S3Client(S3Config.from_url(storage_url, os.environ if env is None else env)))
-
-
-def _atomic_write(target: Path, data: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp_name = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(temp_name, target)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from agent.billing.usage import ResponseUsage
 
-TurnStatus = Literal["ok", "failed", "cancelled", "refused"]
+TurnStatus = Literal["ok", "failed", "cancelled", "refused", "incomplete"]
 LineKind = Literal[
     "text_input",
     "text_cached_input",
@@ -158,3 +158,24 @@ class SessionRecord:
     created_at: datetime
     updated_at: datetime
     turn_count: int = 0
+
+
+@dataclass(frozen=True)
+class Spend:
+    """What budgets see when a turn begins: recorded spend plus open reservations, in USD."""
+
+    session_usd: Decimal
+    user_today_usd: Decimal
+    app_today_usd: Decimal
+
+
+@dataclass(frozen=True)
+class Admission:
+    """A begun turn: its number, what was spent before it, and the refusal if it was refused.
+
+    A refused turn still has its number (nothing is reserved for it).
+    """
+
+    turn: int
+    spend: Spend
+    refusal: Exception | None = None

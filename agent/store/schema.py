@@ -148,12 +148,18 @@ async def m002_session_deleted_at(tx: Tx) -> None:
 
 @MIGRATIONS.register
 async def m003_reservations(tx: Tx) -> None:
-    """Budget reservations (held until settled, released or expired) and lock rows."""
+    """Budget reservations (held until settled, released or expired) and lock rows.
+
+    A turn's reservation also takes its number (``turn``): concurrent turns of one session
+    (several tabs) are numbered apart, and a crashed worker's holds stop counting at
+    ``expires_at``.
+    """
     await tx.execute(
         """
         CREATE TABLE reservations (
             id TEXT PRIMARY KEY,
             session_id TEXT NOT NULL,
+            turn INTEGER,
             user_id TEXT NOT NULL,
             amount_usd TEXT NOT NULL,
             state TEXT NOT NULL,
@@ -164,4 +170,5 @@ async def m003_reservations(tx: Tx) -> None:
         """
     )
     await tx.execute("CREATE INDEX idx_reservations_held ON reservations (state, expires_at)")
+    await tx.execute("CREATE UNIQUE INDEX idx_reservations_turn ON reservations (session_id, turn)")
     await tx.execute(f"CREATE TABLE {LOCKS_TABLE} (scope TEXT PRIMARY KEY)")

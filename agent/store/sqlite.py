@@ -11,6 +11,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 
@@ -31,8 +32,7 @@ async def connect(path: Path) -> aiosqlite.Connection:
     try:
         db.row_factory = aiosqlite.Row
         await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        async with db.execute("PRAGMA journal_mode = WAL") as cursor:
-            row = await cursor.fetchone()
+        row = await _enable_wal(db)
         if row is None or str(row[0]).lower() != "wal":
             raise RuntimeError(f"Could not switch {path} to WAL mode (got {row!r}).")
         await db.execute("PRAGMA synchronous = NORMAL")
@@ -41,6 +41,20 @@ async def connect(path: Path) -> aiosqlite.Connection:
         await db.close()
         raise
     return db
+
+
+async def _enable_wal(db: aiosqlite.Connection) -> Any:
+    """Switch to WAL. SQLite does not call the busy handler for this switch, so several
+    processes opening a new file at once can see "database is locked": wait and retry."""
+    for attempt in range(50):
+        try:
+            async with db.execute("PRAGMA journal_mode = WAL") as cursor:
+                return await cursor.fetchone()
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == 49:
+                raise
+            await asyncio.sleep(0.02 * (attempt + 1))
+    return None
 
 
 class _SqliteTx(Tx):

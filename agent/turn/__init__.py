@@ -1,1 +1,1 @@
-"""The turn loop: requests, the model seam, stream reading, events and retries."""
+"""The turn loop: sessions, turns, requests, the model seam, stream translation, events."""

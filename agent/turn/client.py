@@ -7,14 +7,15 @@ agent loop does its own bounded retries.
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import httpx
 from openai import AsyncOpenAI
 
 from agent.config import Settings
-from agent.engine import Engine, EngineConfig
-from agent.engine.transport import StreamingASGITransport
+
+if TYPE_CHECKING:
+    from agent.engine import Engine
 
 EMBEDDED_BASE_URL = "http://atelier-engine/v1"
 EMBEDDED_API_KEY = "atelier-embedded"
@@ -29,6 +30,9 @@ def build_client(settings: Settings, engine: Engine | None = None) -> AsyncOpenA
     """
     timeout = httpx.Timeout(settings.request_timeout_s, connect=10.0)
     if settings.use_embedded_engine:
+        from agent.engine import Engine, EngineConfig  # only when used: never with a key
+        from agent.engine.transport import StreamingASGITransport
+
         target = engine if engine is not None else Engine(EngineConfig.from_settings(settings))
         return AsyncOpenAI(
             api_key=EMBEDDED_API_KEY,

@@ -1,24 +1,16 @@
-"""Agent events as JSON-ready dicts: one object per event, each with ``type`` and ``session_id``."""
+"""Agent events as JSON-ready dicts: one object per event, each with ``type`` and ``session_id``.
+
+The one serializer of events: the CLI's JSON lines, exports, logs and the UI all use it.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, assert_never
 
 from agent.billing.format import decimal_str as money
 from agent.billing.format import line_json
 from agent.store.records import TurnBill
-from agent.turn.events import (
-    AgentEvent,
-    BudgetWarning,
-    ImageCallStarted,
-    ImageFailed,
-    ImageReady,
-    PartialImage,
-    TextDelta,
-    TurnBilled,
-    TurnFailed,
-    TurnStarted,
-)
+from agent.turn import events as ev
 
 
 def bill_json(bill: TurnBill) -> dict[str, Any]:
@@ -32,30 +24,27 @@ def bill_json(bill: TurnBill) -> dict[str, Any]:
     }
 
 
-def event_json(event: AgentEvent) -> dict[str, Any]:
+def event_json(event: ev.AgentEvent) -> dict[str, Any]:
     """The JSON form of any agent event."""
-    base: dict[str, Any] = {"session_id": event.session_id}
+    base: dict[str, Any] = {"type": event.type, "session_id": event.session_id}
     match event:
-        case TurnStarted():
+        case ev.TurnStarted():
             return {
-                "type": "turn_started",
                 **base,
                 "turn": event.turn,
                 "estimate_usd": money(event.estimate_usd),
             }
-        case BudgetWarning():
+        case ev.BudgetWarning():
             return {
-                "type": "budget_warning",
                 **base,
                 "budget": event.budget,
                 "spent_usd": money(event.spent_usd),
                 "limit_usd": money(event.limit_usd),
             }
-        case TextDelta():
-            return {"type": "text_delta", **base, "text": event.text}
-        case ImageCallStarted():
+        case ev.TextDelta():
+            return {**base, "text": event.text}
+        case ev.ImageCallStarted():
             return {
-                "type": "image_call_started",
                 **base,
                 "id": event.call_id,
                 "action": event.action,
@@ -63,18 +52,16 @@ def event_json(event: AgentEvent) -> dict[str, Any]:
                 "quality": event.quality,
                 "parent_id": event.parent_id,
             }
-        case PartialImage():
+        case ev.PartialImage():
             return {
-                "type": "partial_image",
                 **base,
                 "id": event.call_id,
                 "index": event.index,
                 "bytes": len(event.data),
             }
-        case ImageReady():
+        case ev.ImageReady():
             image = event.image
             return {
-                "type": "image_ready",
                 **base,
                 "id": image.id,
                 "parent_id": image.parent_id,
@@ -88,16 +75,14 @@ def event_json(event: AgentEvent) -> dict[str, Any]:
                 "revised_prompt": image.revised_prompt,
                 "latency_ms": image.latency_ms,
             }
-        case ImageFailed():
+        case ev.ImageFailed():
             return {
-                "type": "image_failed",
                 **base,
                 "id": event.call_id,
                 "error": {"code": event.error.code, "message": event.error.user_message},
             }
-        case TurnBilled():
+        case ev.TurnBilled():
             return {
-                "type": "turn_billed",
                 **base,
                 "turn": event.turn,
                 "response_id": event.response_id,
@@ -107,9 +92,8 @@ def event_json(event: AgentEvent) -> dict[str, Any]:
                 "session_total_usd": money(event.session_total_usd),
                 "session_budget_usd": money(event.session_budget_usd),
             }
-        case TurnFailed():
+        case ev.TurnFailed():
             return {
-                "type": "turn_failed",
                 **base,
                 "turn": event.turn,
                 "error": {"code": event.error.code, "message": event.error.user_message},
@@ -117,4 +101,5 @@ def event_json(event: AgentEvent) -> dict[str, Any]:
                 "images_kept": list(event.images_kept),
                 "session_total_usd": money(event.session_total_usd),
             }
-    raise TypeError(f"not an agent event: {event!r}")
+        case _:
+            assert_never(event)

@@ -1,13 +1,15 @@
 """The typed events one turn yields, in order. A small closed union, like stream_events.py.
 
 Order for an image turn: TurnStarted, TextDelta*, ImageCallStarted, PartialImage*,
-ImageReady (or ImageFailed), ..., then exactly one of TurnBilled or TurnFailed.
+ImageReady (or ImageFailed), ..., then exactly one of TurnBilled or TurnFailed. Every event
+carries a ``type`` literal (its JSON name, see ``agent.turn.event_json``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Literal
 
 from agent.billing.usage import ResponseUsage
 from agent.errors import AtelierError
@@ -18,6 +20,7 @@ from agent.store.records import ImageRecord, TurnBill
 class TurnStarted:
     """A turn was accepted and sent; carries the preflight estimate."""
 
+    type: Literal["turn_started"] = field(default="turn_started", init=False, repr=False)
     session_id: str
     turn: int
     estimate_usd: Decimal | None
@@ -27,6 +30,7 @@ class TurnStarted:
 class BudgetWarning:
     """A budget is at or past its warning fraction (80% by default)."""
 
+    type: Literal["budget_warning"] = field(default="budget_warning", init=False, repr=False)
     session_id: str
     budget: str  # "session" | "user_daily" | "app_daily"
     spent_usd: Decimal
@@ -37,6 +41,7 @@ class BudgetWarning:
 class TextDelta:
     """A piece of the assistant's text."""
 
+    type: Literal["text_delta"] = field(default="text_delta", init=False, repr=False)
     session_id: str
     text: str
 
@@ -50,6 +55,9 @@ class ImageCallStarted:
     when the user targeted an image.
     """
 
+    type: Literal["image_call_started"] = field(
+        default="image_call_started", init=False, repr=False
+    )
     session_id: str
     call_id: str
     action: str
@@ -62,6 +70,7 @@ class ImageCallStarted:
 class PartialImage:
     """An earlier stage of an image in progress; ``index`` counts from 0."""
 
+    type: Literal["partial_image"] = field(default="partial_image", init=False, repr=False)
     session_id: str
     call_id: str
     index: int
@@ -73,6 +82,7 @@ class PartialImage:
 class ImageReady:
     """A finished image, decoded, verified and written to disk."""
 
+    type: Literal["image_ready"] = field(default="image_ready", init=False, repr=False)
     session_id: str
     image: ImageRecord
 
@@ -81,6 +91,7 @@ class ImageReady:
 class ImageFailed:
     """One image call failed (e.g. moderation) while the turn itself went on."""
 
+    type: Literal["image_failed"] = field(default="image_failed", init=False, repr=False)
     session_id: str
     call_id: str
     error: AtelierError
@@ -90,6 +101,7 @@ class ImageFailed:
 class TurnBilled:
     """The turn ended normally: what it used, what it cost, and the session total."""
 
+    type: Literal["turn_billed"] = field(default="turn_billed", init=False, repr=False)
     session_id: str
     turn: int
     response_id: str | None
@@ -102,8 +114,13 @@ class TurnBilled:
 
 @dataclass(frozen=True)
 class TurnFailed:
-    """The turn ended with an error; ``spent`` is what is known to have been spent anyway."""
+    """The turn ended with an error; ``spent`` is what is known to have been spent anyway.
 
+    A response that ended early (``response.incomplete``) ends with an ``Incomplete`` error:
+    its images are kept (``images_kept``) and its reported usage is billed.
+    """
+
+    type: Literal["turn_failed"] = field(default="turn_failed", init=False, repr=False)
     session_id: str
     turn: int
     error: AtelierError

@@ -10,6 +10,8 @@ import zipfile
 from decimal import Decimal
 from pathlib import Path
 
+from PIL import Image
+
 ATELIER = [sys.executable, "-m", "agent.cli"]
 
 
@@ -86,3 +88,32 @@ def test_bad_settings_are_clear_errors(tmp_path: Path) -> None:
     assert "size" in result.stderr.lower()
     unknown = _run(["bill", "nope"], tmp_path)
     assert unknown.returncode == 2 and "No session nope" in unknown.stderr
+
+
+def _mask(path: Path, size: tuple[int, int]) -> Path:
+    mask = Image.new("RGBA", size, (0, 0, 0, 255))
+    mask.paste((0, 0, 0, 0), (0, 0, size[0] // 2, size[1] // 2))  # top-left may change
+    mask.save(path, "PNG")
+    return path
+
+
+def test_refine_with_a_mask_changes_only_the_masked_area(tmp_path: Path) -> None:
+    first = _run(["chat", "--jsonl"], tmp_path, "draw a cat illustration\n")
+    image = next(json.loads(x) for x in first.stdout.splitlines() if '"image_ready"' in x)
+    wrong = _mask(tmp_path / "small-mask.png", (512, 512))
+    right = _mask(tmp_path / "mask.png", (1024, 1024))
+    lines = "".join(f"/refine {image['id']} --mask {m} darker\n" for m in (wrong, right))
+    second = _run(["chat", "--jsonl", "--session", image["session_id"]], tmp_path, lines)
+    assert second.returncode == 0, second.stderr
+    events = [json.loads(x) for x in second.stdout.splitlines()]
+    refused = next(e for e in events if e["type"] == "turn_failed")
+    assert "512x512" in refused["error"]["message"]
+    refined = next(e for e in events if e["type"] == "image_ready")
+    assert refined["parent_id"] == image["id"]
+    with Image.open(image["path"]) as before, Image.open(refined["path"]) as after:
+        assert before.convert("RGB").getpixel((900, 900)) == after.convert("RGB").getpixel(
+            (900, 900)
+        )
+        assert before.convert("RGB").getpixel((100, 100)) != after.convert("RGB").getpixel(
+            (100, 100)
+        )

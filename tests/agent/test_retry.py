@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import random
+from datetime import UTC, datetime
 
-from agent.errors import InvalidSettings, RateLimited, TurnTimeout, UpstreamError
+from agent.errors import InvalidSettings, RateLimited, TurnTimeout, UpstreamError, retry_after_s
 from agent.turn.retry import RetryPolicy
 
 
@@ -30,3 +31,13 @@ def test_backoff_grows_exponentially_with_jitter() -> None:
     delays = [policy.delay_s(UpstreamError("x"), n, rng) for n in range(4)]
     for n, delay in enumerate(delays):
         assert 0.5 * 2**n * 0.8 <= delay <= 0.5 * 2**n * 1.2
+
+
+def test_retry_after_reads_milliseconds_seconds_and_http_dates() -> None:
+    now = datetime(2026, 11, 30, 12, 0, 0, tzinfo=UTC)
+    assert retry_after_s({"retry-after-ms": "250"}, now) == 0.25
+    assert retry_after_s({"Retry-After": "3"}, now) == 3.0
+    assert retry_after_s({"retry-after": "Mon, 30 Nov 2026 12:00:07 GMT"}, now) == 7.0
+    assert retry_after_s({"retry-after": "Mon, 30 Nov 2026 11:00:00 GMT"}, now) == 0.0
+    assert retry_after_s({"retry-after": "soon"}, now) is None
+    assert retry_after_s({}, now) is None

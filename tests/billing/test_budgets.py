@@ -6,8 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from agent.billing.budgets import BudgetState, budget_states, check_budgets
-from agent.config import Settings
+from agent.billing.budgets import BudgetState, budget_label, check_budgets
 from agent.errors import BudgetExceeded
 
 WARN = Decimal("0.8")
@@ -82,26 +81,7 @@ def test_unknown_estimate_is_refused_by_a_finite_budget() -> None:
     assert info.value.estimate is None  # unknown, never presented as $0
 
 
-def test_budget_states_from_settings(settings: Settings) -> None:
-    settings = settings.model_copy(
-        update={"session_budget_usd": Decimal("5"), "app_daily_budget_usd": None}
-    )
-    made = budget_states(
-        settings,
-        "support",
-        session_spent=Decimal("0.1"),
-        user_spent_today=Decimal("2"),
-        app_spent_today=Decimal("30"),
-    )
-    assert [(s.name, s.limit_usd, s.spent_usd) for s in made] == [
-        ("session", settings.support_session_budget_usd, Decimal("0.1")),
-        ("user_daily", settings.user_daily_budget_usd, Decimal("2")),
-        ("app_daily", None, Decimal("30")),
-    ]
-    assert budget_states(
-        settings,
-        "studio",
-        session_spent=Decimal(0),
-        user_spent_today=Decimal(0),
-        app_spent_today=Decimal(0),
-    )[0].limit_usd == Decimal("5")
+def test_every_budget_has_one_label() -> None:
+    assert budget_label("session") == BudgetState("session", None, Decimal(0)).label
+    assert budget_label("user_daily") == "your daily budget"
+    assert budget_label("other") == "the other budget"

@@ -17,6 +17,7 @@ import asyncio
 import os
 import shutil
 import socket
+import sys
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -29,7 +30,20 @@ import httpx
 import socketio
 
 REPO = Path(__file__).resolve().parents[2]
-CHAINLIT = REPO / ".venv" / "bin" / "chainlit"
+
+
+def executable(name: str) -> Path:
+    """A console script of the running interpreter's environment (any virtualenv), or PATH's."""
+    beside = Path(sys.executable).parent / name
+    if beside.is_file():
+        return beside
+    found = shutil.which(name)
+    if found is None:
+        raise FileNotFoundError(f"{name} is neither next to {sys.executable} nor on PATH")
+    return Path(found)
+
+
+CHAINLIT = executable("chainlit")
 READY_LINE = "Your app is available at"
 START_TIMEOUT_S = 90.0
 EVENT_TIMEOUT_S = 60.0

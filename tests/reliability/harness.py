@@ -140,8 +140,16 @@ def _db_facts(db_path: Path) -> dict[str, Any]:
             "FROM sessions s"
         ).fetchall()
         foreign = db.execute("PRAGMA foreign_key_check").fetchall()
+        held = db.execute("SELECT session_id, turn FROM turn_reservations").fetchall()
     db.close()
-    return {"turns": turns, "lines": lines, "images": images, "counts": counts, "fk": foreign}
+    return {
+        "turns": turns,
+        "lines": lines,
+        "images": images,
+        "counts": counts,
+        "fk": foreign,
+        "held": held,
+    }
 
 
 async def assert_consistent(atelier: Atelier) -> dict[str, Any]:
@@ -152,12 +160,14 @@ async def assert_consistent(atelier: Atelier) -> dict[str, Any]:
       anything has lines;
     - every image row's file exists with the recorded size and SHA-256;
     - no file in the images folder is unaccounted for (``orphaned_files``);
-    - each session's ``turn_count`` matches its turn rows.
+    - each session's ``turn_count`` matches its turn rows;
+    - no budget reservation is left behind (every begun turn settled it).
     """
     store, settings = atelier.store, atelier.settings
     assert await store.integrity_check() == "ok"
     facts = await asyncio.to_thread(_db_facts, store.path)
     assert facts["fk"] == []
+    assert facts["held"] == [], "a finished turn still holds a budget reservation"
     sums: dict[tuple[str, int], Decimal] = {}
     for session_id, turn, cost in facts["lines"]:
         key = (session_id, turn)

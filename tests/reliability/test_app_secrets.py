@@ -28,14 +28,20 @@ from openai import AsyncOpenAI
 pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parents[2]
-ATELIER = REPO / ".venv" / "bin" / "atelier"
 
 
 @asynccontextmanager
 async def _engine(harness: ModuleType, data_dir: Path) -> AsyncIterator[tuple[str, list[str]]]:
     """``atelier engine`` on a free port; yields its base URL and its output lines."""
     port = harness.free_port()
-    command = [str(ATELIER), "engine", "--host", "127.0.0.1", "--port", str(port)]
+    command = [
+        str(harness.executable("atelier")),
+        "engine",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ATELIER_", "OPENAI_"))}
     env.update({"ATELIER_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1"})
     process = await asyncio.create_subprocess_exec(

@@ -23,6 +23,7 @@ from agent.errors import (
     TurnTimeout,
     UpstreamError,
 )
+from agent.runtime import Atelier
 from agent.session_settings import SessionSettings
 from agent.store.records import SessionRecord
 from agent.turn.events import (
@@ -33,6 +34,7 @@ from agent.turn.events import (
     TurnFailed,
     TurnStarted,
 )
+from agent.turn.testing import FailedImage, Image, ScriptedModel, Text
 
 from . import files
 from .harness import assert_consistent, closing, collect, open_atelier, ready, recorder
@@ -170,13 +172,13 @@ async def test_cut_stream_on_a_refine_keeps_the_earlier_image_and_is_never_resen
         await app.aclose()
 
 
-async def test_moderation_block_names_the_category_and_saves_nothing(
-    fast: Settings, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    app = await open_atelier(fast, monkeypatch)
-    try:
+async def test_moderation_block_names_the_category_and_saves_nothing(fast: Settings) -> None:
+    """A blocked image call (scripted: no prompt words steer it) saves no file and is listed."""
+    model = ScriptedModel([FailedImage(categories=("violence",)), Text("I cannot draw that.")])
+    model_then_ok = ScriptedModel(lambda request: [Image()])
+    async with await Atelier.open(fast, model=model) as app:
         session = await app.new_session(user_id="ann")
-        events = await collect(session, "draw a gore scene")
+        events = await collect(session, "draw a scene")
         (blocked,) = [e for e in events if isinstance(e, ImageFailed)]
         assert isinstance(blocked.error, ContentBlocked)
         message = blocked.error.user_message
@@ -186,10 +188,11 @@ async def test_moderation_block_names_the_category_and_saves_nothing(
         (turn,) = await session.turns()
         assert turn.settings["failed_images"][0]["id"] == blocked.call_id
         assert not any(app.settings.images_dir.rglob("*.*"))  # no file for a blocked image
+        await assert_consistent(app)
+    async with await Atelier.open(fast, model=model_then_ok) as app:
+        session = await app.resume_session(session.id)
         assert isinstance(closing(await collect(session, "draw a lighthouse")), TurnBilled)
         await assert_consistent(app)
-    finally:
-        await app.aclose()
 
 
 async def test_invalid_settings_never_reach_the_engine(

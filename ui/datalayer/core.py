@@ -159,8 +159,10 @@ class Core(BaseDataLayer):
     async def _write(self) -> AsyncIterator[aiosqlite.Connection]:
         async with self._lock:
             db = await self._connection()
-            await db.execute("BEGIN IMMEDIATE")
             try:
+                # BEGIN inside the try, as the store does: a cancel while it waits for the
+                # file's write lock must still roll back, or the next writer finds it open.
+                await db.execute("BEGIN IMMEDIATE")
                 yield db
             except BaseException:
                 await db.rollback()
