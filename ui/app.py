@@ -32,7 +32,7 @@ from agent.ops.memory import tune_allocator
 from agent.runtime import Atelier
 from agent.session_settings import SessionSettings
 from agent.turn.session import Session
-from ui import actions
+from ui import actions, local_assets
 from ui.auth import auth_enabled, ensure_auth_secret, load_users
 from ui.chat_settings import build_widgets, changes_from
 from ui.commands import COMMANDS, command_of
@@ -42,6 +42,7 @@ from ui.money import usd_short
 from ui.profiles import CARDS, chat_profiles, profile_for
 from ui.render import TurnRenderer, bill_action, image_actions
 from ui.storage import SINGLE_USER_IDENTIFIER, LocalStorageClient, install_file_route
+from ui.widget import WidgetRequests, from_widget
 
 logger = logging.getLogger("atelier.ui")
 
@@ -241,9 +242,15 @@ def _user_id() -> str:
 # --------------------------------------------------------------------------- profiles
 
 
+# Added before the server starts (Starlette refuses middleware once it runs).
+chainlit_app.add_middleware(WidgetRequests)
+local_assets.install()
+
+
 @cl.set_chat_profiles
 async def _profiles(user: cl.User | None, language: str | None = None) -> list[cl.ChatProfile]:
-    return chat_profiles()
+    # The widget always runs Support: a picker there would reset its config mid-chat.
+    return [] if from_widget() else chat_profiles()
 
 
 def _profile() -> Profile:

@@ -16,6 +16,7 @@ from contextlib import aclosing
 from dataclasses import dataclass, field
 
 import chainlit as cl
+from chainlit.config import config
 
 from agent.errors import BudgetExceeded, Cancelled
 from agent.images.previews import PREVIEW_MIME, preview
@@ -57,6 +58,22 @@ def image_actions(image_id: str) -> list[cl.Action]:
 def bill_action() -> cl.Action:
     """The button that opens the bill panel."""
     return cl.Action(name="bill", payload={}, label="Bill", icon="receipt")
+
+
+def status_verb(action: str, parent_id: str | None) -> str:
+    """What the status line says an image call does: edits say so, new images too."""
+    if action == "edit" or parent_id:
+        return "Editing"
+    if action == "generate":
+        return "Generating"
+    return "Working on"  # "auto": the model has not said yet whether it edits or draws
+
+
+def tool_step(name: str, parent_id: str) -> cl.Step:
+    """An image call's tool step, under the app's own avatar (its name would be a bad URL)."""
+    return cl.Step(
+        name=name, type="tool", parent_id=parent_id, metadata={"avatarName": config.ui.name}
+    )
 
 
 def final_image_element(image: ImageRecord, element_id: str | None = None) -> cl.Image:
@@ -131,15 +148,11 @@ class TurnRenderer:
 
     async def _image_started(self, event: ImageCallStarted) -> None:
         await self._close_answer()
-        verb = "Editing" if event.action == "edit" else "Generating"
-        message = cl.Message(content=f"_{verb} {event.size} · {event.quality}…_")
+        verb = status_verb(event.action, event.parent_id)
+        message = cl.Message(content=f"_{verb} {event.size} · {event.quality} image…_")
         await message.send()
         # Chainlit titles tool steps "Using …" / "Used …": name the tool, show the details.
-        step = cl.Step(
-            name=f"image generation · {event.size} · {event.quality}",
-            type="tool",
-            parent_id=message.id,
-        )
+        step = tool_step(f"image generation · {event.size} · {event.quality}", message.id)
         step.input = f"{verb.lower()} image call {event.call_id[-8:]}"
         if event.parent_id:
             step.input += f" from image {event.parent_id[-8:]}"
@@ -185,11 +198,7 @@ class TurnRenderer:
         if slot is None:  # an image without a start event: draw it on its own
             message = cl.Message(content="")
             await message.send()
-            step = cl.Step(
-                name=f"image generation · {image.size} · {image.quality}",
-                type="tool",
-                parent_id=message.id,
-            )
+            step = tool_step(f"image generation · {image.size} · {image.quality}", message.id)
             await step.send()
             slot = _ImageSlot(message=message, step=step)
             self._slots[image.id] = slot
