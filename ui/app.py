@@ -31,16 +31,18 @@ from agent.ops.lagprobe import LagProbe
 from agent.ops.memory import tune_allocator
 from agent.runtime import Atelier
 from agent.session_settings import SessionSettings
+from agent.store.ids import resolve_id
 from agent.turn.session import Session
 from ui import actions, local_assets
 from ui.auth import auth_enabled, ensure_auth_secret, load_users
 from ui.chat_settings import build_widgets, changes_from
-from ui.commands import COMMANDS, command_of
+from ui.commands import COMMANDS, command_of, split_refine
 from ui.datalayer import SQLiteDataLayer
 from ui.markup import inert
 from ui.money import usd_short
-from ui.profiles import CARDS, chat_profiles, profile_for
+from ui.profiles import CARDS, PROFILE_SETTINGS, chat_profiles, profile_for
 from ui.render import TurnRenderer, bill_action, image_actions
+from ui.single_user import SignedInPages
 from ui.storage import SINGLE_USER_IDENTIFIER, LocalStorageClient, install_file_route
 from ui.widget import WidgetRequests, from_widget
 
@@ -219,11 +221,21 @@ if auth_enabled(_proc().settings):
 
 else:
 
+    def _local_user() -> cl.User:
+        return cl.User(identifier=SINGLE_USER_IDENTIFIER, display_name="You")
+
     @cl.header_auth_callback
     async def _single_user(headers: Any) -> cl.User | None:
         # Single-user mode: everyone who can reach the server is the one local user, so
         # threads, history and resume work without a login page.
-        return cl.User(identifier=SINGLE_USER_IDENTIFIER, display_name="You")
+        return _local_user()
+
+    def _local_token() -> str:
+        from chainlit.auth import create_jwt
+
+        return create_jwt(_local_user())
+
+    chainlit_app.add_middleware(SignedInPages, token=_local_token)
 
 
 @cl.on_shared_thread_view
@@ -291,7 +303,9 @@ async def _begin() -> None:
         cl.user_session.get("chat_profile"), client_type=cl.context.session.client_type
     )
     cl.user_session.set(PROFILE, profile)
-    defaults = SessionSettings.defaults(_proc().settings, profile)
+    defaults = SessionSettings.defaults(_proc().settings, profile).updated(
+        **PROFILE_SETTINGS.get(profile, {})
+    )
     cl.user_session.set(PENDING, defaults)
     await _send_settings_panel(defaults)
     await cl.context.emitter.set_commands(COMMANDS)
@@ -328,12 +342,15 @@ async def _chat_resume(thread: ThreadDict) -> None:
     if images:
         latest = images[-1]
         text += f" Latest: `{latest.short_id}` ({latest.size} · {latest.quality})."
-        buttons = [*image_actions(latest.id), *buttons]
     # Chainlit replaces the chat with the thread's steps right after this hook returns, so a
     # message sent now would vanish: the welcome joins those steps, its buttons go alongside.
-    # (Buttons are not persisted by Chainlit; this gives the latest image its buttons back.)
     welcome = cl.Message(content=text)
     thread["steps"].append(welcome.to_dict())
+    # Buttons are not persisted by Chainlit: every image gets its own back, under its message
+    # (an image whose message is not found gets them under the welcome).
+    for for_id, image_buttons in actions.resume_buttons(thread, images, welcome.id):
+        for button in image_buttons:
+            await button.send(for_id=for_id)
     for button in buttons:
         await button.send(for_id=welcome.id)
 
@@ -376,7 +393,7 @@ async def _run_turn(
     mask: Attachment | None = None,
     variations_of: str | None = None,
 ) -> None:
-    renderer = TurnRenderer()
+    renderer = TurnRenderer(gallery=session.profile == "brainstorm" or variations_of is not None)
     try:
         await renderer.consume(
             session.run_turn(
@@ -388,8 +405,16 @@ async def _run_turn(
             )
         )
     except asyncio.CancelledError:
-        await asyncio.shield(renderer.stopped())
+        await asyncio.shield(_stopped(session, renderer))
         raise
+
+
+async def _stopped(session: Session, renderer: TurnRenderer) -> None:
+    """Tidy up a stopped turn and say what it cost: the figure its bill line shows."""
+    turns = await session.turns()
+    stopped = turns[-1] if turns and turns[-1].status == "cancelled" else None
+    total = (await session.bill()).known_usd if stopped is not None else None
+    await renderer.stopped(stopped.bill if stopped is not None else None, total)
 
 
 async def _read_uploads(
@@ -426,7 +451,7 @@ async def _on_message(message: cl.Message) -> None:
     text = message.content or ""
     command = command_of(message.command, text)
     if command is not None:
-        await _run_command(command)
+        await _run_command(*command)
         return
     try:
         attachments, mask = await _read_uploads(message)
@@ -442,9 +467,11 @@ async def _on_message(message: cl.Message) -> None:
     await _run_turn(session, text, target_image=target, attachments=attachments, mask=mask)
 
 
-async def _run_command(command: str) -> None:
+async def _run_command(command: str, arguments: str) -> None:
     session = _session()
-    if command == "bill":
+    if command == "refine":
+        await _refine_command(session, arguments)
+    elif command == "bill":
         await actions.show_bill(session)
     elif command == "export":
         await actions.send_export(session, "zip", _proc().settings.data_dir / "exports")
@@ -462,6 +489,28 @@ async def _run_command(command: str) -> None:
             content="**Images in this chat**\n\n" + "\n".join(lines),
             actions=image_actions(images[-1].id),
         ).send()
+
+
+async def _refine_command(session: Session | None, arguments: str) -> None:
+    """``/refine ID what to change``: a turn on that image (ID as shown, or any unique part)."""
+    parts = split_refine(arguments)
+    if parts is None:
+        await cl.Message(
+            content="Usage: `/refine ID what to change`, e.g. `/refine a41c09ff make it "
+            "warmer`. `/images` lists this chat's images with their ids."
+        ).send()
+        return
+    typed, change = parts
+    images = await session.images() if session is not None else []
+    try:
+        image_id = resolve_id(
+            typed, [image.id for image in images], kind="image", hint="`/images` lists them."
+        )
+    except NotFound as error:
+        await cl.Message(content=error.user_message).send()
+        return
+    assert session is not None  # an id resolved, so the chat has images
+    await _run_turn(session, change, target_image=image_id)
 
 
 # --------------------------------------------------------------------------- actions

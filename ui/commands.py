@@ -1,10 +1,18 @@
-"""Slash commands in the composer (/bill, /images, /export) and typed fallbacks for them."""
+"""Slash commands in the composer (/refine, /bill, /images, /export) and typed fallbacks."""
 
 from __future__ import annotations
 
 from chainlit.types import CommandDict
 
 COMMANDS: list[CommandDict] = [
+    {
+        "id": "refine",
+        "icon": "pencil",
+        "description": "Change one image: /refine ID what to change (ID as shown, e.g. a41c09ff)",
+        "button": False,
+        "persistent": False,
+        "selected": False,
+    },
     {
         "id": "bill",
         "icon": "receipt",
@@ -33,13 +41,30 @@ COMMANDS: list[CommandDict] = [
 COMMAND_IDS = frozenset(command["id"] for command in COMMANDS)
 
 
-def command_of(command: str | None, text: str) -> str | None:
-    """The command a message asks for: the composer's command, or text like ``/bill``."""
-    if command in COMMAND_IDS:
-        return command
+def command_of(command: str | None, text: str) -> tuple[str, str] | None:
+    """The command a message asks for and the rest of its text.
+
+    From the composer's command picker (the text is then the arguments) or typed, like
+    ``/refine a41c09ff make it warmer``.
+    """
     stripped = text.strip()
+    if command in COMMAND_IDS:
+        # The composer may or may not keep the typed "/name" in the text.
+        words = stripped.split(maxsplit=1)
+        if words and words[0].lower() == f"/{command}":
+            stripped = words[1] if len(words) > 1 else ""
+        return command, stripped
     if stripped.startswith("/"):
-        word = stripped[1:].split(maxsplit=1)[0].lower() if len(stripped) > 1 else ""
+        words = stripped[1:].split(maxsplit=1)
+        word = words[0].lower() if words else ""
         if word in COMMAND_IDS:
-            return word
+            return word, words[1].strip() if len(words) > 1 else ""
     return None
+
+
+def split_refine(arguments: str) -> tuple[str, str] | None:
+    """``ID what to change`` → (ID, change); None when either part is missing."""
+    words = arguments.split(maxsplit=1)
+    if len(words) < 2 or not words[1].strip():
+        return None
+    return words[0], words[1].strip()

@@ -14,13 +14,14 @@ import time
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 import chainlit as cl
 from chainlit.config import config
 
 from agent.errors import BudgetExceeded, Cancelled
 from agent.images.previews import PREVIEW_MIME, preview
-from agent.store.records import ImageRecord
+from agent.store.records import ImageRecord, TurnBill
 from agent.turn.events import (
     AgentEvent,
     BudgetWarning,
@@ -44,14 +45,17 @@ BUDGET_NAMES = {
 }
 
 
-def image_actions(image_id: str) -> list[cl.Action]:
-    """The buttons under every finished image."""
+def image_actions(image_id: str, number: int | None = None) -> list[cl.Action]:
+    """The buttons under every finished image (numbered when several share a gallery)."""
     payload = {"image_id": image_id}
+    tag = "" if number is None else f" {number}"
     return [
-        cl.Action(name="refine", payload=payload, label="Refine this", icon="pencil"),
-        cl.Action(name="variations", payload=payload, label="Variations", icon="layers"),
-        cl.Action(name="download", payload=payload, label="Download", icon="download"),
-        cl.Action(name="lineage", payload=payload, label="Lineage", icon="git-branch"),
+        cl.Action(
+            name="refine", payload=payload, label=f"Refine {tag.strip() or 'this'}", icon="pencil"
+        ),
+        cl.Action(name="variations", payload=payload, label=f"Variations{tag}", icon="layers"),
+        cl.Action(name="download", payload=payload, label=f"Download{tag}", icon="download"),
+        cl.Action(name="lineage", payload=payload, label=f"Lineage{tag}", icon="git-branch"),
     ]
 
 
@@ -76,13 +80,19 @@ def tool_step(name: str, parent_id: str) -> cl.Step:
     )
 
 
-def final_image_element(image: ImageRecord, element_id: str | None = None) -> cl.Image:
-    """The persisted element of a finished image (from its file on disk)."""
+def final_image_element(
+    image: ImageRecord, element_id: str | None = None, number: int | None = None
+) -> cl.Image:
+    """The persisted element of a finished image (from its file on disk).
+
+    In a gallery the name is numbered (``2 · a41c09ff.png``) and the image small, so the
+    variants sit side by side in one row.
+    """
     element = cl.Image(
-        name=f"{image.short_id}.{image.output_format}",
+        name=f"{'' if number is None else f'{number} · '}{image.short_id}.{image.output_format}",
         path=str(image.path),
         display="inline",
-        size="large",
+        size="large" if number is None else "small",
     )
     if element_id is not None:
         element.id = element_id
@@ -98,15 +108,48 @@ class _ImageSlot:
     element: cl.Image | None = None
     started: float = field(default_factory=time.monotonic)
     image: ImageRecord | None = None
+    number: int | None = None  # its place in a gallery
+    line: str = ""  # its line of the gallery's text
 
 
 class TurnRenderer:
     """Draws one turn as it streams: text, a tool step and a message per image, the bill."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, gallery: bool = False) -> None:
         self._answer: cl.Message | None = None
         self._slots: dict[str, _ImageSlot] = {}
         self.images: list[ImageRecord] = []
+        # A gallery turn (Brainstorm, Variations) shows all its images in one message.
+        self._gallery = gallery
+        self._gallery_message: cl.Message | None = None
+
+    async def _slot_message(self, text: str) -> tuple[cl.Message, int | None]:
+        """The message a new image call draws into, and its number in a gallery."""
+        if not self._gallery:
+            message = cl.Message(content=text)
+            await message.send()
+            return message, None
+        if self._gallery_message is None:
+            self._gallery_message = cl.Message(content=text)
+            await self._gallery_message.send()
+        return self._gallery_message, len(self._slots) + 1
+
+    async def _show(self, slot: _ImageSlot, text: str) -> None:
+        """Put ``text`` in the image's message (its own line of a gallery)."""
+        if slot.number is None:
+            slot.message.content = text
+        else:
+            slot.line = f"**{slot.number}** · {text}"
+            slot.message.content = "  \n".join(
+                other.line for other in self._slots.values() if other.line
+            )
+            slot.message.actions = [
+                action
+                for other in self._slots.values()
+                if other.image is not None
+                for action in image_actions(other.image.id, other.number)
+            ]
+        await slot.message.update()
 
     async def consume(self, events: AsyncGenerator[AgentEvent, None]) -> None:
         """Render every event of ``events`` in order; a render error closes the turn cleanly."""
@@ -149,15 +192,17 @@ class TurnRenderer:
     async def _image_started(self, event: ImageCallStarted) -> None:
         await self._close_answer()
         verb = status_verb(event.action, event.parent_id)
-        message = cl.Message(content=f"_{verb} {event.size} · {event.quality} image…_")
-        await message.send()
+        status = f"_{verb} {event.size} · {event.quality} image…_"
+        message, number = await self._slot_message(status)
         # Chainlit titles tool steps "Using …" / "Used …": name the tool, show the details.
         step = tool_step(f"image generation · {event.size} · {event.quality}", message.id)
         step.input = f"{verb.lower()} image call {event.call_id[-8:]}"
         if event.parent_id:
             step.input += f" from image {event.parent_id[-8:]}"
         await step.send()
-        self._slots[event.call_id] = _ImageSlot(message=message, step=step)
+        self._slots[event.call_id] = slot = _ImageSlot(message=message, step=step, number=number)
+        if number is not None:
+            await self._show(slot, status)
 
     async def _partial(self, event: PartialImage) -> None:
         slot = self._slots.get(event.call_id)
@@ -169,7 +214,7 @@ class TurnRenderer:
                 name=f"partial-{event.call_id[-8:]}",
                 content=small,
                 display="inline",
-                size="large",
+                size="large" if slot.number is None else "small",
                 mime=PREVIEW_MIME,
             )
             slot.element.updatable = True
@@ -184,8 +229,7 @@ class TurnRenderer:
             logger.warning("partial image %s not shown: %s", event.index, error)
             return
         elapsed = time.monotonic() - slot.started
-        slot.message.content = f"_Sharpening… stage {event.index + 1} · {elapsed:.1f} s_"
-        await slot.message.update()
+        await self._show(slot, f"_Sharpening… stage {event.index + 1} · {elapsed:.1f} s_")
 
     async def _finish_step(self, slot: _ImageSlot, output: str) -> None:
         elapsed = time.monotonic() - slot.started
@@ -202,14 +246,14 @@ class TurnRenderer:
             await step.send()
             slot = _ImageSlot(message=message, step=step)
             self._slots[image.id] = slot
-        element = final_image_element(image, slot.element.id if slot.element else None)
+        element = final_image_element(image, slot.element.id if slot.element else None, slot.number)
         element.updatable = True
         await element.send(for_id=slot.message.id, persist=True)
         slot.element = element
         slot.image = image
-        slot.message.content = image_caption(image)
-        slot.message.actions = image_actions(image.id)
-        await slot.message.update()
+        if slot.number is None:
+            slot.message.actions = image_actions(image.id)
+        await self._show(slot, image_caption(image))
         await self._finish_step(slot, f"Image {image.short_id} ready")
         self.images.append(image)
 
@@ -221,8 +265,7 @@ class TurnRenderer:
             return
         if slot.element is not None:
             await slot.element.remove()
-        slot.message.content = text
-        await slot.message.update()
+        await self._show(slot, text)
         await self._finish_step(slot, "Failed")
 
     async def _budget_warning(self, event: BudgetWarning) -> None:
@@ -238,8 +281,7 @@ class TurnRenderer:
         await self._close_answer()
         if len(self.images) == 1 and not event.bill.has_unknown:
             slot = self._slots[self.images[0].id]
-            slot.message.content = image_caption(self.images[0], event.bill.by_kind()["images"])
-            await slot.message.update()
+            await self._show(slot, image_caption(self.images[0], event.bill.by_kind()["images"]))
         await cl.Message(
             content=bill_line(event.bill, event.session_total_usd, event.session_budget_usd),
             actions=[bill_action()],
@@ -267,20 +309,22 @@ class TurnRenderer:
             metadata={"atelier": "bill"},
         ).send()
 
-    async def stopped(self) -> None:
-        """The user pressed stop: tidy up unfinished images and say what was kept."""
+    async def stopped(
+        self, spent: TurnBill | None = None, session_total: Decimal | None = None
+    ) -> None:
+        """The user pressed stop: tidy up unfinished images, say what was kept and spent."""
         await self._close_answer()
         for slot in self._slots.values():
             if slot.image is None:
                 await self._abandon(slot)
+        cost = f"\n\n{spent_line(spent, session_total)}" if spent is not None else ""
         await cl.Message(
-            content="**Stopped.** Images already finished are kept.",
+            content=f"**Stopped.** Images already finished are kept.{cost}",
             actions=[bill_action()],
         ).send()
 
     async def _abandon(self, slot: _ImageSlot) -> None:
         if slot.element is not None:
             await slot.element.remove()
-        slot.message.content = "_Not finished._"
-        await slot.message.update()
+        await self._show(slot, "_Not finished._")
         await self._finish_step(slot, "Not finished")

@@ -9,7 +9,7 @@ from decimal import Decimal
 from PIL import Image
 
 from agent.store.records import CostLine, TurnBill, TurnRecord
-from ui.commands import command_of
+from ui.commands import command_of, split_refine
 from ui.panels import bill_markdown, bill_rows, cost_chart_png
 from ui.profiles import profile_for
 
@@ -58,10 +58,19 @@ def test_chart_is_a_png_of_the_declared_size() -> None:
 
 
 def test_commands_from_composer_or_typed() -> None:
-    assert command_of("bill", "") == "bill"
-    assert command_of(None, "/bill please") == "bill"
+    assert command_of("bill", "") == ("bill", "")
+    assert command_of(None, "/bill please") == ("bill", "please")
     assert command_of(None, "/unknown") is None
     assert command_of(None, "draw a bill") is None
+    assert command_of("refine", "a41c09ff make it warmer") == ("refine", "a41c09ff make it warmer")
+    assert command_of("refine", "/refine a41c09ff warmer") == ("refine", "a41c09ff warmer")
+    assert command_of(None, "/Refine a41c09ff  warmer light") == (
+        "refine",
+        "a41c09ff  warmer light",
+    )
+    assert split_refine("a41c09ff  warmer light") == ("a41c09ff", "warmer light")
+    assert split_refine("a41c09ff") is None
+    assert split_refine("") is None
 
 
 def test_copilot_always_uses_support() -> None:
