@@ -393,7 +393,10 @@ async def _run_turn(
     mask: Attachment | None = None,
     variations_of: str | None = None,
 ) -> None:
-    renderer = TurnRenderer(gallery=session.profile == "brainstorm" or variations_of is not None)
+    # Several images side by side: Variations, and Brainstorm's directions (not the
+    # refinement of one picked image).
+    gallery = variations_of is not None or (session.profile == "brainstorm" and not target_image)
+    renderer = TurnRenderer(gallery=gallery)
     try:
         await renderer.consume(
             session.run_turn(

@@ -110,6 +110,7 @@ class _ImageSlot:
     image: ImageRecord | None = None
     number: int | None = None  # its place in a gallery
     line: str = ""  # its line of the gallery's text
+    actions: list[cl.Action] = field(default_factory=list)  # made once: each is sent once
 
 
 class TurnRenderer:
@@ -143,12 +144,8 @@ class TurnRenderer:
             slot.message.content = "  \n".join(
                 other.line for other in self._slots.values() if other.line
             )
-            slot.message.actions = [
-                action
-                for other in self._slots.values()
-                if other.image is not None
-                for action in image_actions(other.image.id, other.number)
-            ]
+            # Chainlit sends only actions it has not sent yet: the same objects every time.
+            slot.message.actions = [a for other in self._slots.values() for a in other.actions]
         await slot.message.update()
 
     async def consume(self, events: AsyncGenerator[AgentEvent, None]) -> None:
@@ -251,8 +248,9 @@ class TurnRenderer:
         await element.send(for_id=slot.message.id, persist=True)
         slot.element = element
         slot.image = image
+        slot.actions = image_actions(image.id, slot.number)
         if slot.number is None:
-            slot.message.actions = image_actions(image.id)
+            slot.message.actions = slot.actions
         await self._show(slot, image_caption(image))
         await self._finish_step(slot, f"Image {image.short_id} ready")
         self.images.append(image)

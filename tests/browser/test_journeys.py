@@ -154,10 +154,13 @@ async def test_brainstorm_gallery_pick_and_refine(
         assert lefts == sorted(lefts) and lefts[1] - lefts[0] >= boxes[0]["width"], boxes  # type: ignore[index]
         for number in (1, 2, 3):
             await expect(page.get_by_role("button", name=f"Refine {number}")).to_be_visible()
-        # Low-cost sketches, as the profile promises.
-        await expect(page.get_by_text(re.compile(r"1024x1024 · low"))).to_have_count(
-            3, timeout=TIMEOUT_MS
-        )
+        # One message holds the gallery: a numbered line per variant, low-cost sketches as
+        # the profile promises.
+        message = page.locator('[data-step-type="assistant_message"]').filter(has=gallery.first)
+        await expect(message).to_have_count(1)
+        caption = await message.inner_text()
+        assert caption.count("1024x1024 · low") == 3, caption
+        assert all(f"{number} ·" in caption for number in (1, 2, 3)), caption
         await page.screenshot(path=str(output_dir / "journey-brainstorm-1-gallery.png"))
         seen.assert_clean("after the gallery")
 
@@ -171,6 +174,10 @@ async def test_brainstorm_gallery_pick_and_refine(
         await expect(bill_lines).to_have_count(2, timeout=TIMEOUT_MS)
         await expect(page.get_by_text(f"from {picked}")).to_have_count(1, timeout=TIMEOUT_MS)
         await expect(page.locator(IMAGES)).to_have_count(4, timeout=TIMEOUT_MS)
+        # The refined pick is shown on its own, full size, with its own buttons.
+        refined = page.locator(IMAGES).last
+        assert not (await refined.get_attribute("alt") or "").startswith("1 · ")
+        await expect(page.get_by_role("button", name="Refine this")).to_have_count(1)
         await page.screenshot(path=str(output_dir / "journey-brainstorm-2-picked.png"))
         seen.assert_clean("at the end of the brainstorm journey")
 
@@ -204,7 +211,8 @@ async def test_support_widget_whole_conversation(
         # A third question: the widget is still there, with the whole conversation.
         await send(page, "How is the cost of an image counted?")
         await expect(bill_lines).to_have_count(3, timeout=TIMEOUT_MS)
-        await expect(page.get_by_text("How do I refine an image?")).to_be_visible()
+        # The first question is still in the conversation (the user message, not the greeting).
+        await expect(page.locator("pre", has_text="How do I refine an image?")).to_have_count(1)
         await expect(page.get_by_text("Minified React error")).to_have_count(0)
         await page.screenshot(path=str(output_dir / "journey-support-3-third.png"))
         # The widget's settings were loaded once, before the first answer, and never reset.
