@@ -38,7 +38,7 @@ def resolve_id(typed: str, ids: Iterable[str], *, kind: str, hint: str) -> str:
     if len(matches) == 1:
         return matches[0]
     if not matches:
-        raise NotFound(f"No {kind} {token!r}. {hint}")
+        raise NotFound(f"No {kind} {token}. {hint}")
     shown = ", ".join(sorted(matches)[:5]) + (" …" if len(matches) > 5 else "")
     raise AmbiguousId(
         f"{token!r} fits {len(matches)} {kind}s ({shown}): type more of the id. {hint}"
