@@ -5,10 +5,12 @@ from __future__ import annotations
 import io
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
 from PIL import Image
 
-from agent.store.records import CostLine, TurnBill, TurnRecord
+from agent.store.records import CostLine, ImageRecord, TurnBill, TurnRecord
+from ui.actions import resume_buttons
 from ui.commands import command_of, split_refine
 from ui.panels import bill_markdown, bill_rows, cost_chart_png
 from ui.profiles import profile_for
@@ -77,3 +79,31 @@ def test_copilot_always_uses_support() -> None:
     assert profile_for("Studio", client_type="copilot") == "support"
     assert profile_for("Brainstorm", client_type="webapp") == "brainstorm"
     assert profile_for(None, client_type="webapp") == "studio"
+
+
+def test_resume_gives_every_image_its_buttons_under_its_message() -> None:
+    def image(image_id: str) -> ImageRecord:
+        return ImageRecord(
+            id=image_id, session_id="s", response_id="r", turn=1, prompt="p",
+            revised_prompt=None, action="generate", parent_id=None, model="gpt-image-2",
+            size="1024x1024", quality="low", output_format="png", path=Path("x.png"),
+            sha256="0", width=1024, height=1024, bytes=1, latency_ms=1,
+            background="opaque", created_at=datetime.now(UTC),
+        )  # fmt: skip
+
+    solo, first, second, orphan = (image(f"ig_{n}" * 3 + f"{n:08d}") for n in range(4))
+    thread = {
+        "elements": [
+            {"name": f"{solo.short_id}.png", "forId": "m-solo"},
+            {"name": f"1 · {first.short_id}.png", "forId": "m-gallery"},
+            {"name": f"2 · {second.short_id}.png", "forId": "m-gallery"},
+            {"name": "chart.png", "forId": "m-other"},
+        ]
+    }
+    placed = resume_buttons(thread, [solo, first, second, orphan], "m-welcome")
+    where = [for_id for for_id, _ in placed]
+    assert where == ["m-solo", "m-gallery", "m-gallery", "m-welcome"]
+    labels = [[button.label for button in buttons] for _, buttons in placed]
+    assert labels[0][0] == "Refine this" and labels[1][0] == "Refine 1"
+    assert labels[2] == ["Refine 2", "Variations 2", "Download 2", "Lineage 2"]
+    assert all(b.payload == {"image_id": second.id} for b in placed[2][1])
