@@ -69,6 +69,17 @@ async def test_studio_draw_refine_reload_refine(
         await page.screenshot(path=str(output_dir / "journey-studio-1-drawn.png"))
         seen.assert_clean("after the first image")
 
+        # A refused setting, changed from higher up the chat: the refusal lands in view.
+        await page.mouse.move(600, 300)
+        await page.mouse.wheel(0, -5000)
+        await page.locator("#chat-settings-open-modal").click()
+        await page.locator("#custom_size").fill("1000x1000")
+        await page.get_by_role("button", name="Confirm").click()
+        await expect(page.get_by_text("Settings not changed.")).to_be_in_viewport(
+            timeout=TIMEOUT_MS
+        )
+        await page.screenshot(path=str(output_dir / "journey-studio-1b-refused-setting.png"))
+
         # Refine by words: the latest image is edited in context.
         await send(page, "make it warmer")
         await expect(bill_lines).to_have_count(2, timeout=TIMEOUT_MS)
