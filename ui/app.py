@@ -396,7 +396,8 @@ async def _run_turn(
     # Several images side by side: Variations, and Brainstorm's directions (not the
     # refinement of one picked image).
     gallery = variations_of is not None or (session.profile == "brainstorm" and not target_image)
-    renderer = TurnRenderer(gallery=gallery)
+    nothing_to_edit = session.latest_image_id is None and not attachments and not variations_of
+    renderer = TurnRenderer(gallery=gallery, nothing_to_edit=nothing_to_edit)
     try:
         await renderer.consume(
             session.run_turn(

@@ -64,11 +64,14 @@ def bill_action() -> cl.Action:
     return cl.Action(name="bill", payload={}, label="Bill", icon="receipt")
 
 
-def status_verb(action: str, parent_id: str | None) -> str:
-    """What the status line says an image call does: edits say so, new images too."""
+def status_verb(action: str, parent_id: str | None, *, nothing_to_edit: bool = False) -> str:
+    """What the status line says an image call does: edits say so, new images too.
+
+    ``nothing_to_edit``: the chat has no image yet, so an undecided call can only draw.
+    """
     if action == "edit" or parent_id:
         return "Editing"
-    if action == "generate":
+    if action == "generate" or nothing_to_edit:
         return "Generating"
     return "Working on"  # "auto": the model has not said yet whether it edits or draws
 
@@ -116,13 +119,14 @@ class _ImageSlot:
 class TurnRenderer:
     """Draws one turn as it streams: text, a tool step and a message per image, the bill."""
 
-    def __init__(self, *, gallery: bool = False) -> None:
+    def __init__(self, *, gallery: bool = False, nothing_to_edit: bool = False) -> None:
         self._answer: cl.Message | None = None
         self._slots: dict[str, _ImageSlot] = {}
         self.images: list[ImageRecord] = []
         # A gallery turn (Brainstorm, Variations) shows all its images in one message.
         self._gallery = gallery
         self._gallery_message: cl.Message | None = None
+        self._nothing_to_edit = nothing_to_edit
 
     async def _slot_message(self, text: str) -> tuple[cl.Message, int | None]:
         """The message a new image call draws into, and its number in a gallery."""
@@ -188,7 +192,7 @@ class TurnRenderer:
 
     async def _image_started(self, event: ImageCallStarted) -> None:
         await self._close_answer()
-        verb = status_verb(event.action, event.parent_id)
+        verb = status_verb(event.action, event.parent_id, nothing_to_edit=self._nothing_to_edit)
         status = f"_{verb} {event.size} · {event.quality} image…_"
         message, number = await self._slot_message(status)
         # Chainlit titles tool steps "Using …" / "Used …": name the tool, show the details.

@@ -107,3 +107,13 @@ def test_resume_gives_every_image_its_buttons_under_its_message() -> None:
     assert labels[0][0] == "Refine this" and labels[1][0] == "Refine 1"
     assert labels[2] == ["Refine 2", "Variations 2", "Download 2", "Lineage 2"]
     assert all(b.payload == {"image_id": second.id} for b in placed[2][1])
+
+
+def test_status_says_editing_for_edits_and_generating_for_new_images() -> None:
+    from ui.render import status_verb
+
+    assert status_verb("edit", None) == "Editing"
+    assert status_verb("auto", "ig_parent") == "Editing"
+    assert status_verb("generate", None) == "Generating"
+    assert status_verb("auto", None, nothing_to_edit=True) == "Generating"
+    assert status_verb("auto", None) == "Working on"
