@@ -74,6 +74,17 @@ def resume_buttons(
     return placed
 
 
+def remember_bill_message(thread: Mapping[str, Any]) -> None:
+    """After a resume: the thread's latest bill message is the one the next Bill replaces."""
+    bills = [
+        step["id"]
+        for step in thread.get("steps") or []
+        if (step.get("metadata") or {}).get("atelier") == "bill_panel" and step.get("id")
+    ]
+    if bills:
+        cl.user_session.set(BILL_MESSAGE, cl.Message(content="", id=bills[-1]))
+
+
 async def send_download(image: ImageRecord) -> None:
     """Deliver the original file, exactly as generated."""
     await cl.Message(

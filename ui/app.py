@@ -353,6 +353,7 @@ async def _chat_resume(thread: ThreadDict) -> None:
             await button.send(for_id=for_id)
     for button in buttons:
         await button.send(for_id=welcome.id)
+    actions.remember_bill_message(thread)
 
 
 # --------------------------------------------------------------------------- settings

@@ -22,6 +22,12 @@ pytestmark = pytest.mark.browser
 ENGINE_ENV = {"ATELIER_ENGINE_FAULT": "latency=200,400"}
 TIMEOUT_MS = 60_000
 IMAGES = 'img[alt$=".png"]'
+ONE_FRESH_BILL = """() => {
+  const messages = [...document.querySelectorAll('[data-step-type="assistant_message"]')];
+  const bills = messages.filter(m => m.innerText.includes("Session bill ·"));
+  const welcome = messages.findIndex(m => m.innerText.includes("Welcome back."));
+  return welcome >= 0 && bills.length === 1 && messages.indexOf(bills[0]) > welcome;
+}"""
 
 
 async def send(page: Page, text: str) -> None:
@@ -119,7 +125,15 @@ async def test_studio_draw_refine_reload_refine(
         await expect(page.get_by_role("button", name="Lineage")).to_have_count(
             3, timeout=TIMEOUT_MS
         )
+        await page.get_by_text("Welcome back.").scroll_into_view_if_needed()
         await page.screenshot(path=str(output_dir / "journey-studio-4-resumed.png"))
+        # Still one bill message after the reload, however often it is opened.
+        await page.get_by_role("button", name="Bill").last.click()
+        await expect(page.get_by_alt_text("Cumulative cost")).to_be_in_viewport(
+            ratio=1, timeout=TIMEOUT_MS
+        )
+        # (the fresh one, below the welcome: the one from before the reload was replaced)
+        await page.wait_for_function(ONE_FRESH_BILL, timeout=TIMEOUT_MS)
 
         # Refine again after the reload, by the short id the caption shows.
         await send(page, f"/refine {second} make it cooler")
