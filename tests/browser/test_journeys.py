@@ -204,6 +204,19 @@ async def test_brainstorm_gallery_pick_and_refine(
         assert not (await refined.get_attribute("alt") or "").startswith("1 · ")
         await expect(page.get_by_role("button", name="Refine this")).to_have_count(1)
         await page.screenshot(path=str(output_dir / "journey-brainstorm-2-picked.png"))
+
+        # Variations of the pick: another gallery, numbered, on one row.
+        await page.get_by_role("button", name="Variations", exact=True).click()
+        await expect(bill_lines).to_have_count(3, timeout=TIMEOUT_MS)
+        variants = page.locator(IMAGES)
+        await expect(variants).to_have_count(7, timeout=TIMEOUT_MS)
+        last_three = (await variants.all())[4:]
+        await last_three[-1].scroll_into_view_if_needed()
+        tops = [(await image.bounding_box() or {"y": -1.0})["y"] for image in last_three]
+        assert max(tops) - min(tops) < 2, tops
+        names = [await image.get_attribute("alt") or "" for image in last_three]
+        assert [name.split(" · ")[0] for name in names] == ["1", "2", "3"], names
+        await page.screenshot(path=str(output_dir / "journey-brainstorm-3-variations.png"))
         seen.assert_clean("at the end of the brainstorm journey")
 
 
