@@ -31,17 +31,15 @@ from agent.ops.lagprobe import LagProbe
 from agent.ops.memory import tune_allocator
 from agent.runtime import Atelier
 from agent.session_settings import SessionSettings
-from agent.store.ids import resolve_id
 from agent.turn.session import Session
 from ui import actions, local_assets
 from ui.auth import auth_enabled, ensure_auth_secret, load_users
 from ui.chat_settings import build_widgets, changes_from
-from ui.commands import COMMANDS, command_of, split_refine
+from ui.commands import COMMANDS, command_of, run_command
 from ui.datalayer import SQLiteDataLayer
-from ui.markup import inert
 from ui.money import usd_short
 from ui.profiles import CARDS, PROFILE_SETTINGS, chat_profiles, profile_for
-from ui.render import TurnRenderer, bill_action, image_actions
+from ui.render import TurnRenderer, bill_action
 from ui.single_user import SignedInPages
 from ui.storage import SINGLE_USER_IDENTIFIER, LocalStorageClient, install_file_route
 from ui.widget import WidgetRequests, from_widget
@@ -473,49 +471,16 @@ async def _on_message(message: cl.Message) -> None:
 
 
 async def _run_command(command: str, arguments: str) -> None:
-    session = _session()
-    if command == "refine":
-        await _refine_command(session, arguments)
-    elif command == "bill":
-        await actions.show_bill(session)
-    elif command == "export":
-        await actions.send_export(session, "zip", _proc().settings.data_dir / "exports")
-    elif command == "images":
-        images = await session.images() if session else []
-        if not images:
-            await cl.Message(content="No images in this chat yet.").send()
-            return
-        lines = [
-            f"- `{image.short_id}` · turn {image.turn} · {image.size} · {image.quality} — "
-            f"{inert(image.prompt, 80)}"
-            for image in images
-        ]
-        await cl.Message(
-            content="**Images in this chat**\n\n" + "\n".join(lines),
-            actions=image_actions(images[-1].id),
-        ).send()
+    async def refine(session: Session, image_id: str, change: str) -> None:
+        await _run_turn(session, change, target_image=image_id)
 
-
-async def _refine_command(session: Session | None, arguments: str) -> None:
-    """``/refine ID what to change``: a turn on that image (ID as shown, or any unique part)."""
-    parts = split_refine(arguments)
-    if parts is None:
-        await cl.Message(
-            content="Usage: `/refine ID what to change`, e.g. `/refine a41c09ff make it "
-            "warmer`. `/images` lists this chat's images with their ids."
-        ).send()
-        return
-    typed, change = parts
-    images = await session.images() if session is not None else []
-    try:
-        image_id = resolve_id(
-            typed, [image.id for image in images], kind="image", hint="`/images` lists them."
-        )
-    except NotFound as error:
-        await cl.Message(content=error.user_message).send()
-        return
-    assert session is not None  # an id resolved, so the chat has images
-    await _run_turn(session, change, target_image=image_id)
+    await run_command(
+        command,
+        arguments,
+        _session(),
+        refine=refine,
+        exports_dir=_proc().settings.data_dir / "exports",
+    )
 
 
 # --------------------------------------------------------------------------- actions
