@@ -18,17 +18,18 @@ from agent.billing.calculator import format_quote, quote
 from agent.billing.format import bill_to_csv, bill_to_json, bill_to_markdown, format_usd
 from agent.billing.pricing import PriceBook
 from agent.config import PROFILES, Settings
-from agent.errors import AtelierError, UploadRejected
+from agent.errors import AtelierError, NotFound, UploadRejected
 from agent.images.spec import FORMATS, SpecError
 from agent.images.uploads import Attachment, validate_mask_async
 from agent.runtime import Atelier
 from agent.session_settings import SessionSettings
+from agent.store.ids import SHOWN, resolve_id
 from agent.turn import events as ev
 from agent.turn.event_json import event_json
 from agent.turn.session import Session
 
 CHAT_HELP = """Type a request, one turn per line. Commands:
-  /refine IMAGE_ID text     change one earlier image
+  /refine IMAGE_ID text     change one earlier image (its 8-character id is enough)
   /refine IMAGE_ID --mask PATH text
                             change only where the mask (a PNG with alpha) is clear
   /variations IMAGE_ID      three variations of an image
@@ -50,9 +51,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     chat = sub.add_parser("chat", help="chat in the terminal (stdin lines are turns)")
-    chat.add_argument("--session", help="resume this session id")
+    chat.add_argument("--session", help="resume this session (its id, or its first 8 characters)")
     chat.add_argument("--profile", choices=PROFILES, default="studio")
-    chat.add_argument("--user", default=_default_user(), help="whose session it is")
+    chat.add_argument(
+        "--user", help="whose session it is (default: yours; a resumed session's own user)"
+    )
     chat.add_argument("--model", help="mainline (text) model")
     chat.add_argument("--image-model")
     chat.add_argument("--size", help="WIDTHxHEIGHT or auto")
@@ -74,15 +77,16 @@ def build_parser() -> argparse.ArgumentParser:
     price.add_argument("--partial-images", type=int, default=0)
 
     bill = sub.add_parser("bill", help="a session's bill")
-    bill.add_argument("session_id")
+    bill.add_argument("session_id", help="the session's id or its first 8 characters")
     bill.add_argument("--format", choices=("md", "json", "csv"), default="md")
 
     export = sub.add_parser("export", help="a session's images and manifest as a zip")
-    export.add_argument("session_id")
+    export.add_argument("session_id", help="the session's id or its first 8 characters")
     export.add_argument("dest", type=Path)
 
     sessions = sub.add_parser("sessions", help="list sessions")
-    sessions.add_argument("--user", default=_default_user())
+    sessions.add_argument("--user", help="only this user's sessions (default: everyone's)")
+    sessions.add_argument("--full-ids", action="store_true", help="print whole session ids")
 
     serve = sub.add_parser("serve", help="start the Chainlit app")
     serve.add_argument("--host", default="127.0.0.1")
@@ -166,12 +170,16 @@ class ChatPrinter:
 async def _open_session(atelier: Atelier, args: argparse.Namespace) -> Session:
     changes = _settings_changes(args)
     if args.session:
-        session = await atelier.resume_session(args.session, user_id=args.user)
+        session_id = await atelier.find_session_id(args.session)
+        # Without --user a session is resumed as its own user (a web thread's too).
+        session = await atelier.resume_session(session_id, user_id=args.user)
         if changes:
             await session.update_settings(**changes)
         return session
     settings = SessionSettings.defaults(atelier.settings, args.profile).updated(**changes)
-    return await atelier.new_session(user_id=args.user, profile=args.profile, settings=settings)
+    return await atelier.new_session(
+        user_id=args.user or _default_user(), profile=args.profile, settings=settings
+    )
 
 
 async def _read_line(interactive: bool) -> str | None:
@@ -208,12 +216,14 @@ async def _chat_command(session: Session, line: str, printer: ChatPrinter) -> bo
         parsed = await _refine_args(words, printer)
         if parsed is None:
             return True
-        target, mask, text = parsed
+        typed, mask, text = parsed
+        target = await _image_id(session, typed)
     elif command == "/variations":
         if len(words) < 2:
             printer.err.write("Usage: /variations IMAGE_ID\n")
             return True
-        variations, text = words[1], (words[2] if len(words) > 2 else "")
+        variations = await _image_id(session, words[1])
+        text = words[2] if len(words) > 2 else ""
     elif command.startswith("/"):
         printer.err.write(f"Unknown command {command}.\n{CHAT_HELP}\n")
         return True
@@ -254,6 +264,12 @@ async def _refine_args(
     return words[1], None, words[2]
 
 
+async def _image_id(session: Session, typed: str) -> str:
+    """The id of this session's image that ``typed`` names (whole, short or a unique part)."""
+    images = [image.id for image in await session.images()]
+    return resolve_id(typed, images, kind="image", hint="/images lists this session's images.")
+
+
 async def chat(args: argparse.Namespace, settings: Settings) -> int:
     """Chat in the terminal; every stdin line is a turn."""
     interactive = sys.stdin.isatty() and not args.jsonl
@@ -266,38 +282,52 @@ async def chat(args: argparse.Namespace, settings: Settings) -> int:
                 f"Session {session.id} ({session.profile}, {mode}). /help for help.\n"
             )
         while (line := await _read_line(interactive)) is not None:
-            if line.strip() and not await _chat_command(session, line.strip(), printer):
-                break
+            try:
+                if line.strip() and not await _chat_command(session, line.strip(), printer):
+                    break
+            except NotFound as error:  # a mistyped id: say so, keep the chat going
+                printer.err.write(f"{error.user_message}\n")
     return 0
 
 
 async def bill(args: argparse.Namespace, settings: Settings) -> int:
     """Print a session's bill as md, json or csv."""
     async with await Atelier.open(settings) as atelier:
-        turns = await (await atelier.resume_session(args.session_id)).turns()
+        session_id = await atelier.find_session_id(args.session_id)
+        turns = await (await atelier.resume_session(session_id)).turns()
     if args.format == "json":
-        print(json.dumps(bill_to_json(args.session_id, turns), indent=2))
+        print(json.dumps(bill_to_json(session_id, turns), indent=2))
     elif args.format == "csv":
-        sys.stdout.write(bill_to_csv(args.session_id, turns))
+        sys.stdout.write(bill_to_csv(session_id, turns))
     else:
-        print(bill_to_markdown(args.session_id, turns))
+        print(bill_to_markdown(session_id, turns))
     return 0
 
 
 async def export(args: argparse.Namespace, settings: Settings) -> int:
     """Write a session's images and manifest to a zip file."""
     async with await Atelier.open(settings) as atelier:
-        path = await (await atelier.resume_session(args.session_id)).export_zip(args.dest)
+        session_id = await atelier.find_session_id(args.session_id)
+        path = await (await atelier.resume_session(session_id)).export_zip(args.dest)
     print(f"Wrote {path}")
     return 0
 
 
 async def sessions(args: argparse.Namespace, settings: Settings) -> int:
-    """List a user's sessions."""
+    """List sessions, the web app's threads included, with their user (newest first)."""
     async with await Atelier.open(settings) as atelier:
         records = await atelier.sessions(args.user)
+    if not records:
+        print("No sessions yet." if args.user is None else f"No sessions for {args.user}.")
+        return 0
+    width = max(len(record.user_id) for record in records)
+    print(f"{'ID':<{36 if args.full_ids else 8}}  {'USER':<{width}}  PROFILE     TURNS  TITLE")
     for record in records:
-        print(f"{record.id}  {record.profile:<10} {record.turn_count:>3} turns  {record.title}")
+        shown = record.id if args.full_ids else record.id[:SHOWN]
+        print(
+            f"{shown}  {record.user_id:<{width}}  {record.profile:<10} "
+            f"{record.turn_count:>6}  {record.title}"
+        )
     return 0
 
 

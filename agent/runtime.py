@@ -18,6 +18,7 @@ from agent.errors import NotFound
 from agent.prompts import PromptBook
 from agent.session_settings import SessionSettings
 from agent.store.db import Store
+from agent.store.ids import resolve_id
 from agent.store.imagefiles import delete_image_files
 from agent.store.records import SessionRecord
 from agent.turn.client import build_client
@@ -141,6 +142,15 @@ class Atelier:
         unused = await self.store.delete_session(session_id)
         await delete_image_files(unused, self.settings.images_dir)
 
-    async def sessions(self, user_id: str) -> list[SessionRecord]:
-        """A user's conversations, newest first."""
+    async def sessions(self, user_id: str | None) -> list[SessionRecord]:
+        """A user's conversations (everyone's when ``user_id`` is None), newest first."""
         return await self.store.list_sessions(user_id)
+
+    async def find_session_id(self, typed: str) -> str:
+        """The session id that ``typed`` names: whole, its first or last 8 characters, or any
+        unique start or end; NotFound (AmbiguousId when several fit) otherwise."""
+        token = typed.strip()
+        candidates = await self.store.session_ids_around(token) if token else []
+        return resolve_id(
+            token, candidates, kind="session", hint="List them with `atelier sessions`."
+        )

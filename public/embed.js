@@ -31,10 +31,22 @@
   async function mount() {
     try {
       await loadScript(chainlitServer + "/copilot/index.js");
+      const accessToken = await widgetToken();
+      // Sign in before mounting: the widget loads its settings only once it knows its
+      // user, and settings arriving after an answer is shown crash it (React error #310).
+      if (accessToken) {
+        await fetch(chainlitServer + "/auth/jwt", {
+          method: "POST",
+          credentials: "include",
+          headers: { Authorization: "Bearer " + accessToken },
+        });
+      }
       window.mountChainlitWidget({
         chainlitServer,
-        accessToken: await widgetToken(),
+        accessToken,
         theme: "light",
+        // Marks the widget's requests: its settings carry no profile picker.
+        additionalQueryParamsForAPI: { atelier_client: "widget" },
       });
     } catch (error) {
       document.getElementById("widget-status").textContent =

@@ -12,6 +12,7 @@ import asyncio
 import json
 import shutil
 import tempfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,9 @@ from agent.errors import NotFound
 from agent.store.records import ImageRecord
 from agent.turn.session import Session
 from ui import lineage, panels
+from ui.render import image_actions
+
+BILL_MESSAGE = "atelier_bill_message"  # cl.user_session key: the one bill message shown
 
 NOT_YOURS = (
     "That image is not part of this conversation, so I can't use it here. "
@@ -46,6 +50,39 @@ async def owned_image(session: Session | None, payload: dict[str, Any]) -> Image
     except NotFound:
         await cl.Message(content=NOT_YOURS).send()
         return None
+
+
+def resume_buttons(
+    thread: Mapping[str, Any], images: Sequence[ImageRecord], fallback_id: str
+) -> list[tuple[str, list[cl.Action]]]:
+    """For a resumed thread: (message id, buttons) for every image, under its own message.
+
+    An image's message is the one its persisted element belongs to (element names are
+    ``<short id>.<format>``, ``<n> · <short id>.<format>`` in a gallery, whose buttons are
+    numbered again); an image with none found gets its buttons under ``fallback_id``.
+    """
+    owner: dict[str, tuple[str, int | None]] = {}
+    for element in thread.get("elements") or []:
+        name, for_id = element.get("name"), element.get("forId")
+        if isinstance(name, str) and isinstance(for_id, str):
+            tag, _, bare = name.rpartition(" · ")
+            owner.setdefault(bare, (for_id, int(tag) if tag.isdigit() else None))
+    placed: list[tuple[str, list[cl.Action]]] = []
+    for image in images:
+        where, number = owner.get(f"{image.short_id}.{image.output_format}", (fallback_id, None))
+        placed.append((where, image_actions(image.id, number)))
+    return placed
+
+
+def remember_bill_message(thread: Mapping[str, Any]) -> None:
+    """After a resume: the thread's latest bill message is the one the next Bill replaces."""
+    bills = [
+        step["id"]
+        for step in thread.get("steps") or []
+        if (step.get("metadata") or {}).get("atelier") == "bill_panel" and step.get("id")
+    ]
+    if bills:
+        cl.user_session.set(BILL_MESSAGE, cl.Message(content="", id=bills[-1]))
 
 
 async def send_download(image: ImageRecord) -> None:
@@ -94,14 +131,20 @@ async def show_bill(session: Session | None) -> None:
         return
     turns = await session.turns()
     rows = await panels.open_bill(turns, session.budget_usd)
-    await cl.Message(
+    # One bill message per chat: the previous one goes, the fresh one lands at the bottom.
+    previous: cl.Message | None = cl.user_session.get(BILL_MESSAGE)
+    if previous is not None:
+        await previous.remove()
+    message = cl.Message(
         content=f"**Session bill** · {len(rows)} turn(s) · the table and chart are in the side "
         f"panel.\n\n{panels.bill_summary(rows, session.budget_usd)}\n\n_Prices are OpenAI list "
         "prices unless a provider price file is set; every line in the exports names its "
         "owner._",
         actions=export_actions(),
         metadata={"atelier": "bill_panel"},
-    ).send()
+    )
+    await message.send()
+    cl.user_session.set(BILL_MESSAGE, message)
 
 
 async def send_export(session: Session | None, export_format: str, exports_dir: Path) -> None:

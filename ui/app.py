@@ -35,21 +35,23 @@ from agent.runtime import Atelier
 from agent.session_settings import SessionSettings
 from agent.turn.session import Session
 from agent.turn.turn import Turn
-from ui import actions, lineage, select_area
+from ui import actions, lineage, local_assets, select_area
 from ui.auth import auth_enabled, ensure_auth_secret, load_users, private_files
 from ui.chat_settings import build_widgets, changes_from
-from ui.commands import COMMANDS, command_of
+from ui.commands import COMMANDS, command_of, run_command
 from ui.datalayer import SQLiteDataLayer
 from ui.image_route import install_image_route
-from ui.markup import inert, inert_thread
+from ui.markup import inert_thread
 from ui.money import usd_short
-from ui.profiles import CARDS, chat_profiles, profile_for
-from ui.render import TurnRenderer, bill_action, image_actions
+from ui.profiles import CARDS, PROFILE_SETTINGS, chat_profiles, profile_for
+from ui.render import TurnRenderer, bill_action
 from ui.routes import HttpSurface
 from ui.sessions import end_sessions, token_metadata
+from ui.single_user import SignedInPages
 from ui.storage import SINGLE_USER_IDENTIFIER, LocalStorageClient, token_from
 from ui.upload_guard import file_count, max_files, refuse_upload
 from ui.websec import WebSettings, remote_single_user_refusal
+from ui.widget import WidgetRequests, from_widget
 
 logger = logging.getLogger("atelier.ui")
 
@@ -201,12 +203,22 @@ else:
     async def _single_user(headers: Any) -> cl.User | None:
         # Single-user mode: everyone who can reach the server is the one local user, so
         # threads, history and resume work without a login page.
+        return await _local_user()
+
+    async def _local_user() -> cl.User:
         version = await _layer().token_version(SINGLE_USER_IDENTIFIER)
         return cl.User(
             identifier=SINGLE_USER_IDENTIFIER,
             display_name="You",
             metadata=token_metadata("local", version),
         )
+
+    async def _local_token() -> str:
+        from chainlit.auth import create_jwt
+
+        return create_jwt(await _local_user())
+
+    chainlit_app.add_middleware(SignedInPages, token=_local_token)
 
 
 @cl.on_logout
@@ -237,9 +249,15 @@ def _user_id() -> str:
 # --------------------------------------------------------------------------- profiles
 
 
+# Added before the server starts (Starlette refuses middleware once it runs).
+chainlit_app.add_middleware(WidgetRequests)
+local_assets.install()
+
+
 @cl.set_chat_profiles
 async def _profiles(user: cl.User | None, language: str | None = None) -> list[cl.ChatProfile]:
-    return chat_profiles()
+    # The widget always runs Support: a picker there would reset its config mid-chat.
+    return [] if from_widget() else chat_profiles()
 
 
 def _profile() -> Profile:
@@ -280,7 +298,9 @@ async def _begin() -> None:
         cl.user_session.get("chat_profile"), client_type=cl.context.session.client_type
     )
     cl.user_session.set(PROFILE, profile)
-    defaults = SessionSettings.defaults(_proc().settings, profile)
+    defaults = SessionSettings.defaults(_proc().settings, profile).updated(
+        **PROFILE_SETTINGS.get(profile, {})
+    )
     cl.user_session.set(PENDING, defaults)
     await _send_settings_panel(defaults)
     await cl.context.emitter.set_commands(COMMANDS)
@@ -317,14 +337,18 @@ async def _chat_resume(thread: ThreadDict) -> None:
     if images:
         latest = images[-1]
         text += f" Latest: `{latest.short_id}` ({latest.size} · {latest.quality})."
-        buttons = [*image_actions(latest.id), *buttons]
     # Chainlit replaces the chat with the thread's steps right after this hook returns, so a
     # message sent now would vanish: the welcome joins those steps, its buttons go alongside.
-    # (Buttons are not persisted by Chainlit; this gives the latest image its buttons back.)
     welcome = cl.Message(content=text)
     thread["steps"].append(welcome.to_dict())
+    # Buttons are not persisted by Chainlit: every image gets its own back, under its message
+    # (an image whose message is not found gets them under the welcome).
+    for for_id, image_buttons in actions.resume_buttons(thread, images, welcome.id):
+        for button in image_buttons:
+            await button.send(for_id=for_id)
     for button in buttons:
         await button.send(for_id=welcome.id)
+    actions.remember_bill_message(thread)
 
 
 # --------------------------------------------------------------------------- settings
@@ -365,6 +389,10 @@ async def _run_turn(
     mask: Attachment | None = None,
     variations_of: str | None = None,
 ) -> None:
+    # Several images side by side: Variations, and Brainstorm's directions (not the
+    # refinement of one picked image).
+    gallery = variations_of is not None or (session.profile == "brainstorm" and not target_image)
+    nothing_to_edit = session.latest_image_id is None and not attachments and not variations_of
     turn = session.start_turn(
         text,
         target_image=target_image,
@@ -372,7 +400,7 @@ async def _run_turn(
         mask=mask,
         variations_of=variations_of,
     )
-    renderer = TurnRenderer()
+    renderer = TurnRenderer(gallery=gallery, nothing_to_edit=nothing_to_edit)
     cl.user_session.set(RUNNING, (turn, renderer))
     try:
         await renderer.consume(turn)  # the turn records itself whatever happens here
@@ -412,7 +440,7 @@ async def _on_message(message: cl.Message) -> None:
     text = message.content or ""
     command = command_of(message.command, text)
     if command is not None:
-        await _run_command(command)
+        await _run_command(*command)
         return
     count, limit = file_count(message), max_files()
     if count > limit:
@@ -430,26 +458,17 @@ async def _on_message(message: cl.Message) -> None:
     await _run_turn(session, text, target_image=target, attachments=attachments, mask=mask)
 
 
-async def _run_command(command: str) -> None:
-    session = _session()
-    if command == "bill":
-        await actions.show_bill(session)
-    elif command == "export":
-        await actions.send_export(session, "zip", _proc().settings.data_dir / "exports")
-    elif command == "images":
-        images = await session.images() if session else []
-        if not images:
-            await cl.Message(content="No images in this chat yet.").send()
-            return
-        lines = [
-            f"- `{image.short_id}` · turn {image.turn} · {image.size} · {image.quality} — "
-            f"{inert(image.prompt, 80)}"
-            for image in images
-        ]
-        await cl.Message(
-            content="**Images in this chat**\n\n" + "\n".join(lines),
-            actions=image_actions(images[-1].id),
-        ).send()
+async def _run_command(command: str, arguments: str) -> None:
+    async def refine(session: Session, image_id: str, change: str) -> None:
+        await _run_turn(session, change, target_image=image_id)
+
+    await run_command(
+        command,
+        arguments,
+        _session(),
+        refine=refine,
+        exports_dir=_proc().settings.data_dir / "exports",
+    )
 
 
 # --------------------------------------------------------------------------- actions

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import chainlit as cl
 
@@ -58,6 +59,11 @@ CARDS: dict[Profile, ProfileCard] = {
         ),
     ),
 }
+
+
+# Settings a profile starts with on top of the app's defaults (the user can change them).
+# Brainstorm promises quick low-cost sketches.
+PROFILE_SETTINGS: dict[Profile, dict[str, Any]] = {"brainstorm": {"quality": "low"}}
 
 
 def profile_for(name: str | None, *, client_type: str) -> Profile:

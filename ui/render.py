@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import assert_never
 
 import chainlit as cl
+from chainlit.config import config
 
 from agent.billing.budgets import budget_label
 from agent.errors import BudgetExceeded, Cancelled
@@ -29,15 +30,18 @@ from ui.money import bill_line, image_caption, spent_line, usd_short
 logger = logging.getLogger(__name__)
 
 
-def image_actions(image_id: str) -> list[cl.Action]:
-    """The buttons under every finished image."""
+def image_actions(image_id: str, number: int | None = None) -> list[cl.Action]:
+    """The buttons under every finished image (numbered when several share a gallery)."""
     payload = {"image_id": image_id}
+    tag = "" if number is None else f" {number}"
     return [
-        cl.Action(name="refine", payload=payload, label="Refine this", icon="pencil"),
-        cl.Action(name="variations", payload=payload, label="Variations", icon="layers"),
-        cl.Action(name="download", payload=payload, label="Download", icon="download"),
-        cl.Action(name="lineage", payload=payload, label="Lineage", icon="git-branch"),
-        cl.Action(name="select_area", payload=payload, label="Select area", icon="brush"),
+        cl.Action(
+            name="refine", payload=payload, label=f"Refine {tag.strip() or 'this'}", icon="pencil"
+        ),
+        cl.Action(name="variations", payload=payload, label=f"Variations{tag}", icon="layers"),
+        cl.Action(name="download", payload=payload, label=f"Download{tag}", icon="download"),
+        cl.Action(name="lineage", payload=payload, label=f"Lineage{tag}", icon="git-branch"),
+        cl.Action(name="select_area", payload=payload, label=f"Select area{tag}", icon="brush"),
     ]
 
 
@@ -46,13 +50,38 @@ def bill_action() -> cl.Action:
     return cl.Action(name="bill", payload={}, label="Bill", icon="receipt")
 
 
-def final_image_element(image: ImageRecord, element_id: str | None = None) -> cl.Image:
-    """The persisted element of a finished image (from its file on disk)."""
+def status_verb(action: str, parent_id: str | None, *, nothing_to_edit: bool = False) -> str:
+    """What the status line says an image call does: edits say so, new images too.
+
+    ``nothing_to_edit``: the chat has no image yet, so an undecided call can only draw.
+    """
+    if action == "edit" or parent_id:
+        return "Editing"
+    if action == "generate" or nothing_to_edit:
+        return "Generating"
+    return "Working on"  # "auto": the model has not said yet whether it edits or draws
+
+
+def tool_step(name: str, parent_id: str) -> cl.Step:
+    """An image call's tool step, under the app's own avatar (its name would be a bad URL)."""
+    return cl.Step(
+        name=name, type="tool", parent_id=parent_id, metadata={"avatarName": config.ui.name}
+    )
+
+
+def final_image_element(
+    image: ImageRecord, element_id: str | None = None, number: int | None = None
+) -> cl.Image:
+    """The persisted element of a finished image (from its file on disk).
+
+    In a gallery the name is numbered (``2 · a41c09ff.png``) and the image small, so the
+    variants sit side by side in one row.
+    """
     element = cl.Image(
-        name=f"{image.short_id}.{image.output_format}",
+        name=f"{'' if number is None else f'{number} · '}{image.short_id}.{image.output_format}",
         path=str(image.path),
         display="inline",
-        size="large",
+        size="large" if number is None else "small",
     )
     if element_id is not None:
         element.id = element_id
@@ -68,15 +97,46 @@ class _ImageSlot:
     element: cl.Image | None = None
     started: float = field(default_factory=time.monotonic)
     image: ImageRecord | None = None
+    number: int | None = None  # its place in a gallery
+    line: str = ""  # its line of the gallery's text
+    actions: list[cl.Action] = field(default_factory=list)  # made once: each is sent once
 
 
 class TurnRenderer:
     """Draws one turn as it streams: text, a tool step and a message per image, the bill."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, gallery: bool = False, nothing_to_edit: bool = False) -> None:
         self._answer: cl.Message | None = None
         self._slots: dict[str, _ImageSlot] = {}
         self.images: list[ImageRecord] = []
+        # A gallery turn (Brainstorm, Variations) shows all its images in one message.
+        self._gallery = gallery
+        self._gallery_message: cl.Message | None = None
+        self._nothing_to_edit = nothing_to_edit
+
+    async def _slot_message(self, text: str) -> tuple[cl.Message, int | None]:
+        """The message a new image call draws into, and its number in a gallery."""
+        if not self._gallery:
+            message = cl.Message(content=text)
+            await message.send()
+            return message, None
+        if self._gallery_message is None:
+            self._gallery_message = cl.Message(content=text)
+            await self._gallery_message.send()
+        return self._gallery_message, len(self._slots) + 1
+
+    async def _show(self, slot: _ImageSlot, text: str) -> None:
+        """Put ``text`` in the image's message (its own line of a gallery)."""
+        if slot.number is None:
+            slot.message.content = text
+        else:
+            slot.line = f"**{slot.number}** · {text}"
+            slot.message.content = "  \n".join(
+                other.line for other in self._slots.values() if other.line
+            )
+            # Chainlit sends only actions it has not sent yet: the same objects every time.
+            slot.message.actions = [a for other in self._slots.values() for a in other.actions]
+        await slot.message.update()
 
     async def consume(self, events: AsyncIterable[ev.AgentEvent]) -> None:
         """Render the events of a turn (``agent.turn.turn.Turn``) not rendered yet, in order.
@@ -124,20 +184,18 @@ class TurnRenderer:
 
     async def _image_started(self, event: ev.ImageCallStarted) -> None:
         await self._close_answer()
-        verb = "Editing" if event.action == "edit" else "Generating"
-        message = cl.Message(content=f"_{verb} {event.size} · {event.quality}…_")
-        await message.send()
+        verb = status_verb(event.action, event.parent_id, nothing_to_edit=self._nothing_to_edit)
+        status = f"_{verb} {event.size} · {event.quality} image…_"
+        message, number = await self._slot_message(status)
         # Chainlit titles tool steps "Using …" / "Used …": name the tool, show the details.
-        step = cl.Step(
-            name=f"image generation · {event.size} · {event.quality}",
-            type="tool",
-            parent_id=message.id,
-        )
+        step = tool_step(f"image generation · {event.size} · {event.quality}", message.id)
         step.input = f"{verb.lower()} image call {event.call_id[-8:]}"
         if event.parent_id:
             step.input += f" from image {event.parent_id[-8:]}"
         await step.send()
-        self._slots[event.call_id] = _ImageSlot(message=message, step=step)
+        self._slots[event.call_id] = slot = _ImageSlot(message=message, step=step, number=number)
+        if number is not None:
+            await self._show(slot, status)
 
     async def _partial(self, event: ev.PartialImage) -> None:
         slot = self._slots.get(event.call_id)
@@ -149,7 +207,7 @@ class TurnRenderer:
                 name=f"partial-{event.call_id[-8:]}",
                 content=small,
                 display="inline",
-                size="large",
+                size="large" if slot.number is None else "small",
                 mime=PREVIEW_MIME,
             )
             slot.element.updatable = True
@@ -164,8 +222,7 @@ class TurnRenderer:
             logger.warning("partial image %s not shown: %s", event.index, error)
             return
         elapsed = time.monotonic() - slot.started
-        slot.message.content = f"_Sharpening… stage {event.index + 1} · {elapsed:.1f} s_"
-        await slot.message.update()
+        await self._show(slot, f"_Sharpening… stage {event.index + 1} · {elapsed:.1f} s_")
 
     async def _finish_step(self, slot: _ImageSlot, output: str) -> None:
         elapsed = time.monotonic() - slot.started
@@ -178,22 +235,19 @@ class TurnRenderer:
         if slot is None:  # an image without a start event: draw it on its own
             message = cl.Message(content="")
             await message.send()
-            step = cl.Step(
-                name=f"image generation · {image.size} · {image.quality}",
-                type="tool",
-                parent_id=message.id,
-            )
+            step = tool_step(f"image generation · {image.size} · {image.quality}", message.id)
             await step.send()
             slot = _ImageSlot(message=message, step=step)
             self._slots[image.id] = slot
-        element = final_image_element(image, slot.element.id if slot.element else None)
+        element = final_image_element(image, slot.element.id if slot.element else None, slot.number)
         element.updatable = True
         await element.send(for_id=slot.message.id, persist=True)
         slot.element = element
         slot.image = image
-        slot.message.content = image_caption(image)
-        slot.message.actions = image_actions(image.id)
-        await slot.message.update()
+        slot.actions = image_actions(image.id, slot.number)
+        if slot.number is None:
+            slot.message.actions = slot.actions
+        await self._show(slot, image_caption(image))
         await self._finish_step(slot, f"Image {image.short_id} ready")
         self.images.append(image)
 
@@ -205,8 +259,7 @@ class TurnRenderer:
             return
         if slot.element is not None:
             await slot.element.remove()
-        slot.message.content = text
-        await slot.message.update()
+        await self._show(slot, text)
         await self._finish_step(slot, "Failed")
 
     async def _budget_warning(self, event: ev.BudgetWarning) -> None:
@@ -222,8 +275,7 @@ class TurnRenderer:
         await self._close_answer()
         if len(self.images) == 1 and not event.bill.has_unknown:
             slot = self._slots[self.images[0].id]
-            slot.message.content = image_caption(self.images[0], event.bill.by_kind()["images"])
-            await slot.message.update()
+            await self._show(slot, image_caption(self.images[0], event.bill.by_kind()["images"]))
         await cl.Message(
             content=bill_line(event.bill, event.session_total_usd, event.session_budget_usd),
             actions=[bill_action()],
@@ -254,6 +306,5 @@ class TurnRenderer:
     async def _abandon(self, slot: _ImageSlot) -> None:
         if slot.element is not None:
             await slot.element.remove()
-        slot.message.content = "_Not finished._"
-        await slot.message.update()
+        await self._show(slot, "_Not finished._")
         await self._finish_step(slot, "Not finished")

@@ -120,14 +120,25 @@ class Store(TurnWrites, Ledger):
         )
         return session_record(row) if row is not None else None
 
-    async def list_sessions(self, user_id: str, limit: int = 100) -> list[SessionRecord]:
-        """A user's sessions, most recently updated first."""
+    async def list_sessions(self, user_id: str | None, limit: int = 100) -> list[SessionRecord]:
+        """A user's sessions (everyone's when ``user_id`` is None), most recently updated first."""
+        who = "" if user_id is None else "user_id = ? AND "
         rows = await self._fetchall(
-            f"SELECT {SESSION_COLUMNS} FROM sessions WHERE user_id = ? AND deleted_at IS NULL "
+            f"SELECT {SESSION_COLUMNS} FROM sessions WHERE {who}deleted_at IS NULL "
             "ORDER BY updated_at DESC, rowid DESC LIMIT ?",
-            (user_id, limit),
+            (limit,) if user_id is None else (user_id, limit),
         )
         return [session_record(row) for row in rows]
+
+    async def session_ids_around(self, fragment: str, limit: int = 20) -> list[str]:
+        """Ids of live sessions that start or end with ``fragment`` (for short ids)."""
+        escaped = fragment.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        rows = await self._fetchall(
+            "SELECT id FROM sessions WHERE (id LIKE ? ESCAPE '\\' OR id LIKE ? ESCAPE '\\') "
+            "AND deleted_at IS NULL ORDER BY id LIMIT ?",
+            (f"{escaped}%", f"%{escaped}", limit),
+        )
+        return [str(row[0]) for row in rows]
 
     async def update_session(
         self,

@@ -117,3 +117,68 @@ def test_refine_with_a_mask_changes_only_the_masked_area(tmp_path: Path) -> None
         assert before.convert("RGB").getpixel((100, 100)) != after.convert("RGB").getpixel(
             (100, 100)
         )
+
+
+def test_short_ids_and_web_threads_everywhere(tmp_path: Path) -> None:
+    # A web thread belongs to the web app's user (":local" in single-user mode).
+    web = _run(["chat", "--jsonl", "--user", ":local"], tmp_path, "draw a lighthouse poster\n")
+    assert web.returncode == 0, web.stderr
+    image = next(json.loads(x) for x in web.stdout.splitlines() if '"image_ready"' in x)
+    session_id, short = image["session_id"], image["session_id"][:8]
+    mine = _run(["chat", "--jsonl"], tmp_path, "draw a cat illustration\n")
+    assert mine.returncode == 0, mine.stderr
+
+    listed = _run(["sessions"], tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    rows = listed.stdout.splitlines()[1:]
+    assert len(rows) == 2
+    web_row = next(row for row in rows if row.startswith(short))
+    assert ":local" in web_row.split()[1]
+    only_web = _run(["sessions", "--user", ":local", "--full-ids"], tmp_path)
+    assert [row.split()[0] for row in only_web.stdout.splitlines()[1:]] == [session_id]
+
+    # The short session id and the short image id work in every command; no --user needed.
+    refined = _run(
+        ["chat", "--jsonl", "--session", short], tmp_path, f"/refine {image['id'][-8:]} cooler\n"
+    )
+    assert refined.returncode == 0, refined.stderr
+    ready = next(json.loads(x) for x in refined.stdout.splitlines() if '"image_ready"' in x)
+    assert ready["parent_id"] == image["id"] and ready["session_id"] == session_id
+    bill = _run(["bill", short, "--format", "json"], tmp_path)
+    assert bill.returncode == 0 and json.loads(bill.stdout)["session_id"] == session_id
+    exported = _run(["export", short, str(tmp_path / "web.zip")], tmp_path)
+    assert exported.returncode == 0, exported.stderr
+
+    # A mistyped image id is a clear message, and the chat goes on.
+    typo = _run(["chat", "--session", short], tmp_path, "/refine zzzzzzzz warmer\n/images\n")
+    assert typo.returncode == 0, typo.stderr
+    assert "No image zzzzzzzz." in typo.stderr
+    assert image["id"] in typo.stdout
+    # Someone else's session stays theirs when a user is named.
+    other = _run(["bill", short], tmp_path)
+    assert other.returncode == 0
+    refused = _run(["chat", "--session", short, "--user", "mallory"], tmp_path, "hi\n")
+    assert refused.returncode == 2 and "No session" in refused.stderr
+
+
+def test_export_manifest_counts_the_partial_images_the_bill_charges(tmp_path: Path) -> None:
+    chat = _run(
+        ["chat", "--jsonl", "--partial-images", "2", "--quality", "medium"],
+        tmp_path,
+        "draw a lighthouse poster\n",
+    )
+    assert chat.returncode == 0, chat.stderr
+    events = [json.loads(line) for line in chat.stdout.splitlines()]
+    partials = [e for e in events if e["type"] == "partial_image"]
+    assert partials, "the engine sends partial images when asked"
+    session_id = events[0]["session_id"]
+    out = tmp_path / "partials.zip"
+    assert _run(["export", session_id[:8], str(out)], tmp_path).returncode == 0
+    with zipfile.ZipFile(out) as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+    (image,) = manifest["images"]
+    (turn,) = manifest["turns"]
+    assert image["final_image_tokens"] == 1756  # 1024x1024 medium
+    assert image["partial_image_tokens"] == 100 * len(partials)
+    assert image["output_image_tokens"] == turn["billed_image_output_tokens"]
+    assert turn["billed_image_output_tokens"] == 1756 + 100 * len(partials)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -61,10 +62,15 @@ async def test_settings_stop_copilot_and_metrics(harness: ModuleType, data_dir: 
                 since=mark,
             )
             await client.sio.emit("stop")
-            await client.message("Images already finished are kept")
+            stopped = await client.message("Images already finished are kept")
+            # Stop says what the stopped turn cost, and the session total the bill then shows.
+            spent = re.search(r"Spent on this turn: \$([\d.]+)", stopped["output"])
+            total = re.search(r"session \$([\d.]+)", stopped["output"])
+            assert spent and total, stopped["output"]
             await client.send("/bill")
             bill = await client.message("Session bill")
             assert "2 turn(s)" in bill["output"]
+            assert f"Session total ${total.group(1)}**" in bill["output"], bill["output"]
 
             # Exports and the original file arrive as downloadable elements.
             for fmt in ("csv", "json", "zip"):

@@ -46,6 +46,7 @@ async def _refine(client: Any, image_id: str, change: str, known: set[str]) -> t
     assert response.status_code == 200, response.text
     await client.message(f"Refining image `{image_id[-8:]}`")
     await client.send(change)
+    await client.message("_Editing 1024x1024")  # the status names an edit as one
     new_id, bill = await _image_turn(client, known)
     await client.message(f"from `{image_id[-8:]}`")  # the caption names its parent
     return new_id, bill
@@ -58,6 +59,7 @@ async def test_generate_refine_restart_resume_refine(harness: ModuleType, data_d
         try:
             await client.connect(profile="Studio")
             mark = await client.send("A lighthouse poster at dusk")
+            await client.message("_Generating 1024x1024")  # nothing to edit yet: a new image
             _, partial = await client.recorder.wait_for(_is_partial, since=mark)
             _, final = await client.recorder.wait_for(_is_final, since=mark)
             assert final["id"] == partial["id"], "the final image must replace the partials"
