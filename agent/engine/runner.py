@@ -19,7 +19,7 @@ from typing import Any
 
 from PIL import Image
 
-from agent.engine import policy, render, textgen, wire
+from agent.engine import picks, policy, render, textgen, wire
 from agent.engine.faults import FaultPlan
 from agent.engine.render_cache import RenderCache, Rendered, render_key
 from agent.engine.request import ApiError, CreateRequest, bad_request
@@ -114,6 +114,15 @@ class TurnRunner:
         references = list(uploads)
         if source is None and references:
             source = SourceImage(references.pop(0), None)
+        picked: list[tuple[str, str | None]] = []
+        if source is None and chain_ids:
+            picked = await picks.picked(self._store, chain_ids, user_text)
+            for result, prompt in picked:
+                image = await _decode_b64(result, "previous_response_id")
+                if source is None:
+                    source = SourceImage(image, prompt)
+                else:
+                    references.append(image)
         if source is None and chain_ids:
             source = await self._chain_image(chain_ids)
         mask = await self._mask(request)
@@ -129,6 +138,9 @@ class TurnRunner:
                     context_image=source is not None,
                     context_prompt=source.prompt if source else None,
                     blocklist=self._blocklist,
+                    context_scene=render.scene_of(source.image) if source else None,
+                    partner_scene=render.scene_of(references[0]) if references else None,
+                    picked=len(picked),
                 )
             )
         except policy.PolicyError as exc:
@@ -465,6 +477,16 @@ def _render(
     turn: PreparedTurn, plan: policy.ImagePlan, width: int, height: int, background: str
 ) -> Image.Image:
     """Blocking: draw or edit the image at exactly width x height."""
+    if plan.scene is not None:
+        editing = plan.action == "edit" and turn.source is not None
+        return render.draw_scene(
+            plan.scene,
+            (width, height),
+            transparent=background == "transparent",
+            source=turn.source.image if editing and turn.source else None,
+            mask=turn.mask if editing else None,
+            references=() if plan.mixed else turn.references,
+        )
     if plan.action == "edit" and turn.source is not None:
         return render.apply_edits(
             turn.source.image,
@@ -493,7 +515,7 @@ def _render_key(
     editing = plan.action == "edit" and turn.source is not None
     return render_key(
         action=plan.action,
-        prompt="" if editing else plan.prompt,
+        prompt=plan.scene.to_json() if plan.scene else "" if editing else plan.prompt,
         ops=plan.ops,
         images=[
             turn.source.image if editing and turn.source else None,

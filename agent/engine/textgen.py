@@ -18,6 +18,8 @@ import hashlib
 import math
 import re
 
+from agent.engine.scene_model import Scene
+
 CONTEXT_IMAGE_TOKENS = 765
 """Mainline input tokens charged per image in context."""
 
@@ -134,25 +136,122 @@ def revised_edit_prompt(source_prompt: str | None, instruction: str) -> str:
     return f"{base}. Edited as requested: {change}."
 
 
+def describe(scene: Scene) -> str:
+    """What a scene shows, in one plain phrase (for revised prompts and replies)."""
+    things = [e.kind for e in scene.elements if e.kind not in ("stars",)]
+    names = []
+    for kind in things:
+        if kind not in names:
+            names.append(kind)
+    what = _listing([_article(k) for k in names]) or "an open sky"
+    brief = brief_of(scene.subject)
+    if scene.layout == "logo":
+        head = f"{brief or 'a logo'} with {what}"
+    elif scene.layout == "poster":
+        head = f"{brief or 'a poster'} showing {what}"
+    elif brief and not brief.lower().startswith(what.lower()):
+        head = f"{brief} \u2014 {what}"
+    else:
+        head = what
+    where = {"water": " over the sea", "hills": " over hills"}.get(scene.ground, "")
+    light = {
+        "night": "at night",
+        "golden": "at golden hour",
+        "sunset": "at sunset",
+        "dusk": "at dusk",
+        "day": "in daylight",
+    }.get(scene.palette, f"in a {scene.palette} palette")
+    parts = [f"{head}{where if scene.layout != 'logo' else ''} {light}"]
+    if scene.style != "painted":
+        parts.append(f"{_STYLE_NAMES.get(scene.style, scene.style)} style")
+    if scene.sky:
+        parts.append("on a plain background")
+    if scene.title:
+        parts.append(f"titled \u201c{scene.title}\u201d")
+    if scene.tagline:
+        parts.append(f"with the tagline \u201c{scene.tagline}\u201d")
+    text = ", ".join(parts)
+    return text[0].upper() + text[1:]
+
+
+_BRIEF_LEAD = re.compile(
+    r"^(?:(?:please|now|ok|okay)\s+)*(?:(?:draw|design|make|create|generate|sketch|paint|"
+    r"render|give|show|mock ?up|i want|i need|i'd like)\s+(?:me\s+|us\s+)?)?"
+    r"(?:(?:\d+|one|two|three|four|a couple of)\s+(?:[\w-]+\s+){0,2}?"
+    r"(?:options|variations|variants|versions|alternatives|takes|directions|ideas|concepts|"
+    r"designs|drafts)\s+(?:for|of)\s+)?",
+    re.IGNORECASE,
+)
+
+
+def brief_of(subject: str) -> str:
+    """The brief's noun phrase ("a logo for a bakery") without the request's verb or count."""
+    text = _BRIEF_LEAD.sub("", subject.strip()).strip(" .,")
+    text = re.split(r"\s*[,;]\s*|\s+(?:in|with|at)\s+", text)[0]
+    if not text or len(text) > 60:
+        return ""
+    return text if re.match(r"^(?:a|an|the)\b", text, re.I) else f"a {text}"
+
+
+_STYLE_NAMES = {
+    "watercolor": "watercolor",
+    "ink": "ink sketch",
+    "flat": "flat vector",
+    "pixel": "pixel art",
+    "vintage": "vintage",
+    "minimal": "minimal",
+}
+
+
+def _article(kind: str) -> str:
+    if kind.endswith("s"):
+        return kind
+    return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
+
+
+def _listing(items: list[str]) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+API_NOTE = "A real image model would do that: set OPENAI_API_KEY to use one."
+
+
+def edit_reply(done: list[str], failed: list[str], beyond: bool) -> str:
+    """After an edit: exactly what changed, then plainly what could not be done."""
+    parts: list[str] = []
+    if done:
+        parts.append(f"Edited the image: {_listing(done)}.")
+    if failed:
+        lead = "I couldn't" if done else "I didn't change the image: I couldn't"
+        parts.append(f"{lead} {'; '.join(failed)}.")
+        if beyond:
+            parts.append(API_NOTE)
+    return " ".join(parts)
+
+
 def image_reply(subjects: list[str], action: str, blocked: list[str]) -> str:
-    """The short message after the images: what was made and how to refine it."""
+    """The short message after new images: what was drawn (numbered when several)."""
     made = len(subjects)
     parts: list[str] = []
     if made == 1 and action == "edit":
-        parts.append(f"Done: I edited the image ({subjects[0]}).")
+        parts.append(f"Edited the image: {subjects[0]}.")
     elif made == 1:
-        parts.append(f"Here it is: {subjects[0]}.")
+        parts.append(f"Generated: {subjects[0]}.")
     elif made > 1:
-        listing = "; ".join(f"{i + 1}) {s}" for i, s in enumerate(subjects))
-        parts.append(f"Here are {made} distinct directions: {listing}.")
+        listing = " ".join(f"{i + 1} \u00b7 {s}." for i, s in enumerate(subjects))
+        noun = "variations" if action == "edit" else "distinct directions"
+        parts.append(f"Here are {made} {noun}: {listing}")
     if blocked:
         parts.append(blocked_reply(blocked))
     if made:
         parts.append(
-            "Tell me what to change: warmer or cooler colors, brighter, a tagline, a wider "
-            "format, or remove something."
+            "Tell me what to change: the light or time of day, the background, add or remove "
+            "something, a title or tagline, or the format."
             if made == 1
-            else "Pick one and tell me what to refine, or ask for more options."
+            else "Which one should I take further? Say e.g. \u201cgo with 2\u201d or "
+            "\u201cmix 1 and 3\u201d."
         )
     return " ".join(parts)
 
