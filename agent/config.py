@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     # --- Where things live.
     data_dir: Path = Path(".atelier")
     prompts_dir: Path = Path(__file__).resolve().parent.parent / "prompts"
+    help_dir: Path | None = None  # Support's help articles (*.md); default <prompts_dir>/help
     prices_file: Path | None = None  # a provider's own prices (prices.toml)
 
     # --- Models and image defaults for new sessions.

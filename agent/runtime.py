@@ -54,7 +54,7 @@ class Atelier:
     async def open(cls, settings: Settings) -> Atelier:
         """Open the database, the client (and the embedded engine when there is no key)."""
         await asyncio.to_thread(settings.images_dir.mkdir, parents=True, exist_ok=True)
-        prompts = await asyncio.to_thread(PromptBook.load, settings.prompts_dir)
+        prompts = await asyncio.to_thread(PromptBook.load, settings.prompts_dir, settings.help_dir)
         prices = await asyncio.to_thread(PriceBook.load, settings)
         store = await Store.open(settings.db_path)
         engine = (

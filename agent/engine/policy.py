@@ -142,15 +142,15 @@ def decide(turn: TurnInput) -> Plan:
     text = turn.user_text
     can_call = turn.has_tool and turn.tool_choice != "none"
     forced = can_call and turn.tool_choice == "required"
+    visual = bool(_VISUAL.search(text))
+    if support_kb.has_kb(turn.instructions) and not forced and (_asks(text) or not visual):
+        return _support(turn, can_call)
     if not forced:
         help_reply = _help_reply(text)
         if help_reply is not None:
             return Plan(images=(), reply=help_reply)
     count = variant_count(text)
     pick = pick_of(text) if turn.context_image and turn.picked else None
-    visual = bool(_VISUAL.search(text))
-    if support_kb.has_kb(turn.instructions) and not forced and (_asks(text) or not visual):
-        return _support(turn, can_call)
     new_picture = bool(_NEW.search(text)) or (
         visual and bool(_NEW_PICTURE.search(text)) and not _EDIT_VERB.search(text)
     )

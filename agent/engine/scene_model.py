@@ -51,7 +51,7 @@ KINDS: dict[str, Kind] = {
     "cup": Kind(0.5, 0.38, 0.42, 0.42, layer=7),
     "flowers": Kind(0.5, 0.4, 1.0, 0.2, span=True, layer=8),
     "birds": Kind(0.5, 0.22, 0.8, 0.22, sky=True, layer=9),
-    "seagull": Kind(0.4, 0.08, 0.13, 0.06, sky=True, layer=9),
+    "seagull": Kind(0.4, 0.2, 0.13, 0.06, sky=True, layer=9),
     "emblem": Kind(0.5, 0.78, 0.56, 0.56, layer=4),
 }
 

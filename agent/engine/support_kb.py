@@ -13,9 +13,10 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass
+from html import unescape
 
-KB_OPEN = "<help_articles>"
-KB_CLOSE = "</help_articles>"
+from agent.prompts import KB_CLOSE, KB_OPEN
+
 _ARTICLE = re.compile(r'<article title="([^"]*)">\s*(.*?)\s*</article>', re.DOTALL)
 _CONTACT = re.compile(r"(?im)^\s*[-*]?\s*(?:human help|contact|escalation)\s*:\s*(.+?)\s*$")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
@@ -124,7 +125,10 @@ def articles_in(instructions: str | None) -> list[Article]:
     if not instructions or KB_OPEN not in instructions:
         return []
     block = instructions.split(KB_OPEN, 1)[1].split(KB_CLOSE, 1)[0]
-    return [Article(t.strip(), b.strip()) for t, b in _ARTICLE.findall(block)]
+    return [
+        Article(unescape(t).strip(), b.replace("<\\/article>", "</article>").strip())
+        for t, b in _ARTICLE.findall(block)
+    ]
 
 
 def has_kb(instructions: str | None) -> bool:

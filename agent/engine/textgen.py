@@ -179,7 +179,7 @@ _BRIEF_LEAD = re.compile(
     r"render|give|show|mock ?up|i want|i need|i'd like)\s+(?:me\s+|us\s+)?)?"
     r"(?:(?:\d+|one|two|three|four|a couple of)\s+(?:[\w-]+\s+){0,2}?"
     r"(?:options|variations|variants|versions|alternatives|takes|directions|ideas|concepts|"
-    r"designs|drafts)\s+(?:for|of)\s+)?",
+    r"designs|drafts)\s+(?:for|of|on|about)\s+)?",
     re.IGNORECASE,
 )
 

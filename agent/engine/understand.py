@@ -49,7 +49,7 @@ _TONE_KINDS = frozenset(
         "border",
     ]
 )
-_SIZE_KINDS = frozenset(("wider", "taller", "square", "resize"))
+_SIZE_KINDS = frozenset(("wider", "taller", "square", "resize", "portrait", "landscape"))
 _SPLIT = re.compile(r"[,;.!?\n]+|\b(?:and then|then|and also|also|plus|and|but)\b", re.IGNORECASE)
 _REMOVE = re.compile(
     r"\b(?:remove|delete|drop|erase|lose|hide|cut|ditch|take (?:out|away)|get rid of|"
@@ -358,6 +358,10 @@ def _crop_clause(out: Outcome, clause: str) -> bool:
         return True
     if "it" in words_of(clause) or not kinds:
         size_ops = [op for op in parse_edit_ops(clause) if op.kind in _SIZE_KINDS]
+        if re.search(r"\b(?:portrait|vertical|9\s*:\s*16)\b", clause):
+            size_ops = [EditOp("portrait")]
+        elif re.search(r"\b(?:landscape|horizontal|16\s*:\s*9)\b", clause):
+            size_ops = [EditOp("landscape")]
         if size_ops:
             out.ops.extend(size_ops)
             names = {
@@ -374,7 +378,7 @@ def _view_around(scene: Scene, element: Element) -> tuple[float, float, float, f
     """A view (fractions of the whole scene) framing ``element`` with some room around it."""
     spec = KINDS[element.kind]
     unit = 1.0  # fractions of the shorter edge ~ fractions of a square picture
-    half = max(element.w, element.h) * unit * 0.75 if not spec.span else 0.5
+    half = max(0.18, max(element.w, element.h) * unit * 0.6) if not spec.span else 0.5
     cy = element.y - element.h / 2
     x0 = min(max(0.0, element.x - half), 1 - 2 * half) if half < 0.5 else 0.0
     y0 = min(max(0.0, cy - half), 1 - 2 * half) if half < 0.5 else 0.0

@@ -57,6 +57,10 @@ def direction(scene: Scene, index: int) -> tuple[str, Scene]:
         replace(e, y=round(e.y + shift, 4)) if e.kind not in ("cat", "cup", "emblem") else e
         for e in swapped
     )
+    if scene.layout == "logo" and index % len(DIRECTIONS) == 0 and moved:
+        main = moved[0]  # a badge behind the subject: a different composition
+        badge = Element("emblem", main.x, main.y + main.h * 0.12, main.w * 1.3, main.h * 1.3)
+        moved = (badge, *moved) if main.kind != "emblem" else moved
     style = d.style if scene.layout != "logo" or d.style != "watercolor" else "flat"
     new = replace(scene, palette=d.palette, style=style, horizon=horizon, seed=scene.seed + index)
     return d.name, with_elements(new, moved)

@@ -210,7 +210,7 @@ def lettering_of(text: str) -> Lettering:
 
 
 _DANGLING = re.compile(
-    r"\b(?:with|and|add|put|plus)(?:\s+(?:the|a|an))?\s*(?=$|[,.;!?])", re.IGNORECASE
+    r"(?:\s+|^)(?:(?:with|and|add|put|plus|the|a|an)\s*)+(?=$|[,.;!?])", re.IGNORECASE
 )
 
 
