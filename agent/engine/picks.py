@@ -12,9 +12,9 @@ from agent.engine.wording import pick_of
 
 async def picked(
     store: ResponseStore, chain_ids: list[str], text: str
-) -> list[tuple[str, str | None]]:
-    """(base64 result, revised prompt) of each picked image, in the order named; [] when the
-    text picks nothing or a pick is out of range."""
+) -> list[tuple[int, str, str | None]]:
+    """(1-based number, base64 result, revised prompt) of each picked image, in the order
+    named; [] when the text picks nothing or a pick is out of range."""
     pick = pick_of(text)
     if pick is None:
         return []
@@ -35,12 +35,13 @@ async def picked(
         if found and not fallback:
             fallback = found
     images = images or fallback
-    chosen: list[tuple[str, str | None]] = []
+    chosen: list[tuple[int, str, str | None]] = []
     for number in pick.indices:
         index = len(images) - 1 if number == -1 else number - 1
         if not 0 <= index < len(images):
             return []
         item = images[index]
         prompt = item.get("revised_prompt")
-        chosen.append((str(item["result"]), prompt if isinstance(prompt, str) else None))
+        text_prompt = prompt if isinstance(prompt, str) else None
+        chosen.append((index + 1, str(item["result"]), text_prompt))
     return chosen

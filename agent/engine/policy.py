@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from agent.engine import support_kb, textgen, understand, variants
 from agent.engine.edit_ops import EditOp
 from agent.engine.render import scene_for_prompt
-from agent.engine.scene_model import Scene
+from agent.engine.scene_model import Scene, scene_words
 from agent.engine.wording import Pick, lettering_of, pick_of
 
 MAX_VARIANTS = 4
@@ -113,7 +113,7 @@ class TurnInput:
     blocklist: Sequence[str]
     context_scene: Scene | None = None  # the scene an engine-drawn context image carries
     partner_scene: Scene | None = None  # "mix 1 and 3": the second pick's scene
-    picked: int = 0  # how many earlier variants the text picked (resolved by the runner)
+    picked: tuple[int, ...] = ()  # the earlier variants the text picked (1-based, resolved)
 
 
 @dataclass(frozen=True)
@@ -142,7 +142,7 @@ def decide(turn: TurnInput) -> Plan:
     text = turn.user_text
     can_call = turn.has_tool and turn.tool_choice != "none"
     forced = can_call and turn.tool_choice == "required"
-    visual = bool(_VISUAL.search(text))
+    visual = bool(_VISUAL.search(text)) or _names_a_picture(text)
     if support_kb.has_kb(turn.instructions) and not forced and (_asks(text) or not visual):
         return _support(turn, can_call)
     if not forced:
@@ -151,6 +151,8 @@ def decide(turn: TurnInput) -> Plan:
             return Plan(images=(), reply=help_reply)
     count = variant_count(text)
     pick = pick_of(text) if turn.context_image and turn.picked else None
+    if pick is not None:
+        pick = Pick(turn.picked, pick.rest)
     new_picture = bool(_NEW.search(text)) or (
         visual and bool(_NEW_PICTURE.search(text)) and not _EDIT_VERB.search(text)
     )
@@ -295,6 +297,14 @@ def _support(turn: TurnInput, can_call: bool) -> Plan:
         scene=scene,
     )
     return Plan(images=(plan,), reply=f"{found.text}\n\nThe picture points out {found.picture}.")
+
+
+def _names_a_picture(text: str) -> bool:
+    """A bare description ("a lighthouse at night titled HARBOR") asks for a picture too."""
+    if _EDIT_VERB.search(text) or _asks(text):
+        return False
+    found = lettering_of(text)
+    return bool(found.title or found.tagline) or bool(scene_words(text))
 
 
 def _asks(text: str) -> bool:

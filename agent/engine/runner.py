@@ -114,10 +114,10 @@ class TurnRunner:
         references = list(uploads)
         if source is None and references:
             source = SourceImage(references.pop(0), None)
-        picked: list[tuple[str, str | None]] = []
+        picked: list[tuple[int, str, str | None]] = []
         if source is None and chain_ids:
             picked = await picks.picked(self._store, chain_ids, user_text)
-            for result, prompt in picked:
+            for _, result, prompt in picked:
                 image = await _decode_b64(result, "previous_response_id")
                 if source is None:
                     source = SourceImage(image, prompt)
@@ -140,7 +140,7 @@ class TurnRunner:
                     blocklist=self._blocklist,
                     context_scene=render.scene_of(source.image) if source else None,
                     partner_scene=render.scene_of(references[0]) if references else None,
-                    picked=len(picked),
+                    picked=tuple(number for number, _, _ in picked),
                 )
             )
         except policy.PolicyError as exc:

@@ -248,6 +248,16 @@ def scene_from_json(text: str) -> Scene | None:
     return scene
 
 
+def scene_words(text: str) -> list[str]:
+    """The element kinds ``text`` names, in order."""
+    found: list[str] = []
+    for word in words_of(text):
+        kind = ELEMENT_WORDS.get(word)
+        if kind is not None and kind not in found:
+            found.append(kind)
+    return found
+
+
 def place(kind: str, horizon: float, x: float | None = None, seed: int = 0) -> Element:
     """A new element of ``kind`` at its usual place (or centred on ``x``)."""
     spec = KINDS[kind]

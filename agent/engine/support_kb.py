@@ -199,7 +199,7 @@ def answer(instructions: str | None, question: str) -> Answer:
     articles = articles_in(instructions)
     ranked = rank(question, articles)
     picture = picture_topic(question) if wants_picture(question) else None
-    if not ranked or ranked[0][0] < MIN_SCORE:
+    if not ranked or not _relevant(question, ranked[0]):
         return Answer(
             "I couldn't find that in our help articles, so I won't guess. Please contact "
             f"{contact_in(instructions)} and a person will help you.",
@@ -210,6 +210,18 @@ def answer(instructions: str | None, question: str) -> Answer:
     return Answer(
         f"From \u201c{article.title}\u201d: {_excerpt(article.body)}", article.title, picture
     )
+
+
+def _relevant(question: str, best: tuple[float, Article]) -> bool:
+    """Good enough to answer from: a high score, or shared title words / several words (small
+    knowledge bases give every word a low BM25 weight)."""
+    score, article = best
+    if score >= MIN_SCORE:
+        return True
+    query = set(terms(question))
+    in_title = query & set(terms(article.title))
+    in_body = query & set(terms(article.body))
+    return score > 0 and (bool(in_title) or len(in_body) >= 2)
 
 
 def _excerpt(body: str, limit: int = 700) -> str:

@@ -154,13 +154,7 @@ def describe(scene: Scene) -> str:
     else:
         head = what
     where = {"water": " over the sea", "hills": " over hills"}.get(scene.ground, "")
-    light = {
-        "night": "at night",
-        "golden": "at golden hour",
-        "sunset": "at sunset",
-        "dusk": "at dusk",
-        "day": "in daylight",
-    }.get(scene.palette, f"in a {scene.palette} palette")
+    light = describe_palette(scene.palette)
     parts = [f"{head}{where if scene.layout != 'logo' else ''} {light}"]
     if scene.style != "painted":
         parts.append(f"{_STYLE_NAMES.get(scene.style, scene.style)} style")
@@ -191,6 +185,17 @@ def brief_of(subject: str) -> str:
     if not text or len(text) > 60:
         return ""
     return text if re.match(r"^(?:a|an|the)\b", text, re.I) else f"a {text}"
+
+
+def describe_palette(name: str) -> str:
+    """A palette or time of day in words ("at golden hour", "in a neon palette")."""
+    return {
+        "night": "at night",
+        "golden": "at golden hour",
+        "sunset": "at sunset",
+        "dusk": "at dusk",
+        "day": "in daylight",
+    }.get(name, f"in a {name} palette")
 
 
 _STYLE_NAMES = {

@@ -165,7 +165,9 @@ def _value_at(text: str, start: int) -> tuple[str | None, int]:
         if low in _STOP:
             following = tokens[i + 1].group(0) if i + 1 < len(tokens) else ""
             capital_run = taken and all(t[:1].isupper() for t in taken)
-            if not (low in _JOINERS and capital_run and following[:1].isupper()):
+            joined = low in _JOINERS and capital_run and following[:1].isupper()
+            numbered = low in ("at", "on", "from", "to", "by") and following[:1].isdigit()
+            if not (joined or numbered):
                 break
         taken.append(word)
         end = start + token.end()
