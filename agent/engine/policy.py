@@ -143,7 +143,8 @@ def decide(turn: TurnInput) -> Plan:
     can_call = turn.has_tool and turn.tool_choice != "none"
     forced = can_call and turn.tool_choice == "required"
     visual = bool(_VISUAL.search(text)) or _names_a_picture(text)
-    if support_kb.has_kb(turn.instructions) and not forced and (_asks(text) or not visual):
+    plain = not visual and not turn.context_image  # nothing to draw and nothing to edit
+    if support_kb.has_kb(turn.instructions) and not forced and (_asks(text) or plain):
         return _support(turn, can_call)
     if not forced:
         help_reply = _help_reply(text)

@@ -275,15 +275,16 @@ GREETING = (
     "and I'll draw it; then tell me what to change and I'll refine it."
 )
 CAPABILITIES = (
-    "I can draw images from a description (posters, logos, icons, banners, illustrations, "
-    "mockups), propose several options at once, and edit the current image: make it warmer "
-    "or brighter, add a tagline, remove something, or change its format. Try: "
-    "'draw a poster for a jazz night'."
+    "I can draw images from a description (posters, logos, icons, banners, illustrations), "
+    "propose several directions at once, and edit the current image: add, remove, move, "
+    "resize or recolour things in it, change the background, the time of day, the palette "
+    "or the style, crop it or change its format, and set a title or tagline. Try: "
+    "'draw a poster of a lighthouse titled HARBOR'."
 )
 REFINE_HELP = (
-    "To refine an image, just say what to change, e.g. 'make it warmer', 'add a tagline "
-    "\"Open late\"', 'make it wider' or 'remove the text'. I edit the latest image unless "
-    "you point at another one."
+    "To refine an image, just say what to change, e.g. 'remove the moon', 'make the "
+    "background cream', 'add the tagline \"Open late\"', 'at night' or 'make it square'. "
+    "I edit the latest image unless you point at another one."
 )
 COST_HELP = (
     "Each turn is billed in tokens: my text (input and output) at the chat model's rates, "

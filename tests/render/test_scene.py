@@ -6,7 +6,16 @@ import pytest
 from PIL import Image, ImageChops
 
 from agent.engine.edits import _text_bands
-from agent.engine.render import render_scene
+from agent.engine.codec import scene_meta
+from agent.engine.render import (
+    decode_image,
+    draw_scene,
+    encode_image,
+    render_scene,
+    scene_for_prompt,
+    scene_of,
+)
+from agent.engine.scene_model import SCENE_KEY, scene_from_json
 from agent.engine.scene import quoted_texts, subjects_of
 from tests.render.helpers import means, spread
 
@@ -107,3 +116,30 @@ def test_output_is_a_fresh_image() -> None:
     assert isinstance(image, Image.Image)
     image.putpixel((0, 0), (1, 2, 3))
     assert render_scene("sea", 128, 128).getpixel((0, 0)) != (1, 2, 3)
+
+
+@pytest.mark.parametrize("fmt", ["png", "jpeg", "webp"])
+def test_the_scene_travels_inside_the_file(fmt: str) -> None:
+    from agent.engine.render import (
+        decode_image,
+        draw_scene,
+        encode_image,
+        scene_for_prompt,
+        scene_of,
+    )
+
+    scene = scene_for_prompt("a lighthouse by the sea titled HARBOR")
+    image = draw_scene(scene, (512, 512))
+    assert scene_of(decode_image(encode_image(image, fmt, None))) == scene
+
+
+def test_pictures_without_a_scene_have_none() -> None:
+    plain = Image.new("RGB", (64, 64))
+    assert scene_of(plain) is None and scene_meta(plain) is None
+    plain.info[SCENE_KEY] = "{not json"
+    assert scene_of(plain) is None
+    assert scene_from_json('{"layout": "scene", "palette": "no-such-palette"}') is None
+    assert (
+        scene_from_json('{"layout": "scene", "palette": "dusk", "elements": [{"kind": "x"}]}')
+        is None
+    )

@@ -91,3 +91,22 @@ def test_ranking_prefers_title_words() -> None:
     ]
     ranked = support_kb.rank("reset password", articles)
     assert ranked[0][1].title == "Reset your password"
+
+
+async def test_support_still_edits_its_own_picture(client: AsyncOpenAI, support: str) -> None:
+    made = await client.responses.create(
+        model="gpt-5-mini",
+        instructions=support,
+        input="draw a banner with a lighthouse for my shop",
+        tools=[tool()],
+    )
+    assert len(image_items(made.model_dump())) == 1
+    edited = await client.responses.create(
+        model="gpt-5-mini",
+        instructions=support,
+        input="make the background cream",
+        previous_response_id=made.id,
+        tools=[tool()],
+    )
+    (item,) = image_items(edited.model_dump())
+    assert item["action"] == "edit" and "made the background cream" in edited.output_text
