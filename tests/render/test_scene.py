@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from PIL import Image, ImageChops
 
-from agent.engine.edits import _text_bands
 from agent.engine.codec import scene_meta
+from agent.engine.edits import _text_bands
 from agent.engine.render import (
     decode_image,
     draw_scene,
@@ -15,8 +15,8 @@ from agent.engine.render import (
     scene_for_prompt,
     scene_of,
 )
-from agent.engine.scene_model import SCENE_KEY, scene_from_json
 from agent.engine.scene import quoted_texts, subjects_of
+from agent.engine.scene_model import SCENE_KEY, scene_from_json
 from tests.render.helpers import means, spread
 
 
@@ -120,14 +120,6 @@ def test_output_is_a_fresh_image() -> None:
 
 @pytest.mark.parametrize("fmt", ["png", "jpeg", "webp"])
 def test_the_scene_travels_inside_the_file(fmt: str) -> None:
-    from agent.engine.render import (
-        decode_image,
-        draw_scene,
-        encode_image,
-        scene_for_prompt,
-        scene_of,
-    )
-
     scene = scene_for_prompt("a lighthouse by the sea titled HARBOR")
     image = draw_scene(scene, (512, 512))
     assert scene_of(decode_image(encode_image(image, fmt, None))) == scene
