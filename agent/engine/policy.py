@@ -114,6 +114,7 @@ class TurnInput:
     context_scene: Scene | None = None  # the scene an engine-drawn context image carries
     partner_scene: Scene | None = None  # "mix 1 and 3": the second pick's scene
     picked: tuple[int, ...] = ()  # the earlier variants the text picked (1-based, resolved)
+    context_size: tuple[int, int] | None = None  # the context image's size
 
 
 @dataclass(frozen=True)
@@ -181,7 +182,7 @@ def decide(turn: TurnInput) -> Plan:
 def _edit(turn: TurnInput, pick: Pick | None, forced: bool) -> Plan:
     """One edit of the image in context (or of the picked variant)."""
     instruction = pick.rest if pick is not None else turn.user_text
-    outcome = understand.interpret(instruction, turn.context_scene)
+    outcome = understand.interpret(instruction, turn.context_scene, turn.context_size)
     lead: list[str] = []
     mixed = False
     if pick is not None and len(pick.indices) > 1:

@@ -141,6 +141,7 @@ class TurnRunner:
                     context_scene=render.scene_of(source.image) if source else None,
                     partner_scene=render.scene_of(references[0]) if references else None,
                     picked=tuple(number for number, _, _ in picked),
+                    context_size=source.image.size if source else None,
                 )
             )
         except policy.PolicyError as exc:

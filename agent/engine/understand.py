@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass, field, replace
 
 from agent.engine.edit_ops import EditOp, parse_edit_ops
+from agent.engine.edits import edited_size
 from agent.engine.palette import COLOUR_NAMES, PALETTES, colour_named, hex_of, words_of
 from agent.engine.scene_model import (
     ELEMENT_WORDS,
@@ -59,7 +60,9 @@ _ADD = re.compile(
     r"\b(?:add|put|place|draw|include|insert|throw in|give (?:it|me)|there should be|"
     r"show|paint in|sketch in|let there be|i want|with)\b"
 )
-_MOVE = re.compile(r"\b(?:move|shift|slide|push|nudge|drag|bring|put|place|reposition)\b")
+_MOVE = re.compile(
+    r"\b(?:move|shift|slide|push|nudge|drag|bring|put|place|reposition|raise|lower|lift|drop)\b"
+)
 _BIGGER = re.compile(
     r"\b(?:bigger|larger|huge|enlarge|grow|scale (?:it )?up|more prominent|increase)\b"
 )
@@ -127,6 +130,11 @@ _FILLER = frozenset(
         "much",
     ]
 )
+_REFERS = re.compile(
+    r"\b(?:move|shift|slide|left|right|up|down|higher|lower|bigger|larger|smaller|tinier|"
+    r"taller|shorter|remove|delete|drop|red|blue|green|yellow|orange|pink|purple|white|black|"
+    r"gold|teal|navy|cream)\b"
+)
 _SECONDARY = ("stars", "birds", "seagull", "clouds", "flowers")
 _POSITIONS = {
     "left": (-0.28, 0.0),
@@ -135,6 +143,8 @@ _POSITIONS = {
     "higher": (0.0, -0.12),
     "down": (0.0, 0.1),
     "lower": (0.0, 0.1),
+    "raise": (0.0, -0.12),
+    "lift": (0.0, -0.12),
 }
 _ADDABLE = tuple(sorted(set(ELEMENT_WORDS.values()) - {"emblem"}))
 
@@ -148,6 +158,7 @@ class Outcome:
     done: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     beyond: bool = False  # something failed that a real image model could do
+    last: str | None = None  # the element the previous clause named ("... and move it left")
 
     @property
     def changed(self) -> bool:
@@ -162,11 +173,15 @@ def clauses_of(text: str) -> list[str]:
 
 def meaningful(clause: str) -> bool:
     """True when a clause says something beyond filler ("please", "ok", "now")."""
-    return any(w not in _FILLER for w in words_of(clause))
+    return any(w not in _FILLER for w in re.findall(r"[a-z0-9]+", clause.lower()))
 
 
-def interpret(text: str, scene: Scene | None) -> Outcome:
-    """Apply the edits ``text`` asks for to ``scene`` (None: a picture without a scene)."""
+def interpret(text: str, scene: Scene | None, size: tuple[int, int] | None = None) -> Outcome:
+    """Apply the edits ``text`` asks for to ``scene`` (None: a picture without a scene).
+
+    ``size`` is the picture's size: a format change that would not change it is reported as
+    not done.
+    """
     text = _MONO.sub("monochrome", text)
     lettering = lettering_of(text)
     out = Outcome(scene=scene)
@@ -175,13 +190,36 @@ def interpret(text: str, scene: Scene | None) -> Outcome:
     for clause in clauses_of(lettering.rest):
         if meaningful(clause):
             _clause(out, clause.lower())
+    if size is not None:
+        _check_size(out, size)
     return out
+
+
+def _check_size(out: Outcome, size: tuple[int, int]) -> None:
+    """Keep only the format changes that really change the size."""
+    current = size
+    for op in [op for op in out.ops if op.kind in _SIZE_KINDS]:
+        new = edited_size(current, [op])
+        if new == current:
+            index = out.ops.index(op)
+            out.ops.pop(index)
+            label = _size_name(op)
+            if label in out.done:
+                out.done.remove(label)
+            asked = label.replace("made it", "make it").replace("turned it to", "turn it to")
+            out.failed.append(f"{asked} (it already is)")
+        current = new
 
 
 # --------------------------------------------------------------------------- dispatch
 
 
 def _clause(out: Outcome, clause: str) -> None:
+    kinds = _kinds_in(clause)
+    if kinds:
+        out.last = kinds[0]
+    elif out.last and re.search(r"\b(?:it|them)\b", clause) and _REFERS.search(clause):
+        clause = re.sub(r"\b(?:it|them)\b", f"the {out.last}", clause, count=1)
     handlers = (
         _text_clause,
         _crop_clause,
@@ -364,14 +402,24 @@ def _crop_clause(out: Outcome, clause: str) -> bool:
             size_ops = [EditOp("landscape")]
         if size_ops:
             out.ops.extend(size_ops)
-            names = {
-                "wider": "made it wider",
-                "taller": "made it taller (portrait)",
-                "square": "made it square",
-            }
-            out.done.extend(names.get(op.kind, f"resized it to {op.size}") for op in size_ops)
+            out.done.extend(_size_name(op) for op in size_ops)
             return True
     return False
+
+
+_SIZE_NAMES = {
+    "wider": "made it wider",
+    "taller": "made it taller",
+    "square": "made it square",
+    "portrait": "turned it to portrait",
+    "landscape": "turned it to landscape",
+}
+
+
+def _size_name(op: EditOp) -> str:
+    if op.kind == "resize" and op.size is not None:
+        return f"resized it to {op.size[0]}x{op.size[1]}"
+    return _SIZE_NAMES.get(op.kind, "resized it")
 
 
 def _view_around(scene: Scene, element: Element) -> tuple[float, float, float, float]:
@@ -401,6 +449,12 @@ def _element_clause(out: Outcome, clause: str) -> bool:
     kind = kinds[0]
     if _BACKGROUND.search(clause) and _colour_in(clause) and kind not in ("sun", "moon"):
         return False
+    swap = re.search(r"\b(?:swap|replace|exchange|change|turn)\b.*\b(?:for|with|into|to)\b", clause)
+    if swap and len(kinds) >= 2:
+        old = out.scene.get(kind) if out.scene else None
+        _remove(out, kind)
+        _add(out, kinds[1], clause[swap.end() :], [], at=old.x if old else None)
+        return True
     if _REMOVE.search(clause):
         for k in kinds:
             _remove(out, k)
@@ -444,8 +498,8 @@ def _remove(out: Outcome, kind: str) -> None:
     )
 
 
-def _add(out: Outcome, kind: str, clause: str, others: list[str]) -> None:
-    if _needs_scene(out, f"add {kind}"):
+def _add(out: Outcome, kind: str, clause: str, others: list[str], at: float | None = None) -> None:
+    if _needs_scene(out, f"add {_a(kind)}"):
         return
     scene = out.scene
     assert scene is not None
@@ -454,12 +508,14 @@ def _add(out: Outcome, kind: str, clause: str, others: list[str]) -> None:
         out.beyond = True
         return
     if scene.has(kind) and KINDS[kind].span:
-        out.failed.append(f"add {kind}: the picture already has {kind}")
+        out.failed.append(f"add {kind} (the picture already has {kind})")
         return
     count = sum(1 for e in scene.elements if e.kind == kind)
     element = place(kind, scene.horizon, seed=scene.seed % 997 + 31 * (count + 1))
     anchor = next((scene.get(k) for k in others if scene.get(k) is not None), None)
     element = _position(element, clause, anchor, scene)
+    if at is not None:  # in place of what it replaces
+        element = replace(element, x=at)
     if kind == "boat" and scene.ground != "water":
         out.failed.append("add a boat (there is no water in this picture)")
         out.beyond = True
@@ -469,8 +525,8 @@ def _add(out: Outcome, kind: str, clause: str, others: list[str]) -> None:
     _change(
         out,
         with_elements(scene, (*scene.elements, element)),
-        f"added a {kind}{' on the ' + where if where else ''}",
-        f"add a {kind}",
+        f"added {_a(kind)}{' on the ' + where if where else ''}",
+        f"add {_a(kind)}",
     )
 
 
@@ -511,7 +567,9 @@ def _move(out: Outcome, kind: str, clause: str) -> None:
     for word, (dx, dy) in _POSITIONS.items():
         if word in words:
             x, y = x + dx, y + dy
-            moved.append(word)
+            moved.append(
+                {"raise": "up", "lift": "up", "higher": "up", "lower": "down"}.get(word, word)
+            )
     if words & {"middle", "center", "centre"}:
         x, moved = 0.5, ["to the middle"]
     if KINDS[kind].span and not words & {"up", "down", "higher", "lower"}:
@@ -787,7 +845,7 @@ def _tone_clause(out: Outcome, clause: str) -> bool:
     for op in ops:
         if op.kind in _SIZE_KINDS:
             out.ops.append(op)
-            out.done.append(f"changed the format ({op.kind})")
+            out.done.append(_size_name(op))
         elif op.kind in _TONE_KINDS:
             if out.scene is None:
                 out.ops.append(op)

@@ -78,6 +78,10 @@ CASES = [
     Case(SEA, "zoom in on the boat", "crop", "boat"),
     Case(SEA, "add the title HARBOR", "text", "title"),
     Case(SEA, "add the tagline 'Open late'", "text", "tagline"),
+    Case(SEA, "swap the sun for a moon", "added", "moon"),
+    Case(SEA, "raise the sun", "moved-up", "sun"),
+    Case(SEA, "make the boat a little smaller and move it to the right", "moved-right", "boat"),
+    Case(SEA, "replace the boat with a house", "gone", "boat"),
     Case(NIGHT, "remove the moon", "gone", "moon"),
     Case(NIGHT, "drop the stars", "gone", "stars"),
     Case(NIGHT, "no stars", "gone", "stars"),
@@ -169,6 +173,8 @@ def _check(case: Case, before: Image.Image, after: Image.Image) -> None:
     if case.check in ("moved-left", "moved-right"):
         dx = _centre(new_boxes[kind])[0] - _centre(old_boxes[kind])[0]
         assert dx < -after.width * 0.05 if case.check == "moved-left" else dx > after.width * 0.05
+    if case.check == "moved-up":
+        assert _centre(new_boxes[kind])[1] < _centre(old_boxes[kind])[1] - after.height * 0.05
     old_box, new_box = old_boxes.get(kind), new_boxes.get(kind)
     if case.check in ("bigger", "smaller", "taller") and old_box and new_box:
         old_area = (old_box[2] - old_box[0]) * (old_box[3] - old_box[1])
@@ -272,6 +278,21 @@ async def test_what_cannot_be_done_is_said_and_no_image_is_claimed(
     assert text.startswith("I didn't change the image"), text
     assert said in text
     assert "Edited" not in text and textgen.FALLBACK not in text
+
+
+async def test_a_format_it_already_has_is_not_claimed(client: AsyncOpenAI) -> None:
+    parent_id, _, before = await _draw(client, SEA)
+    response = await client.responses.create(
+        model="gpt-4.1",
+        input="make it 16:9 and remove the boat",
+        previous_response_id=parent_id,
+        tools=[tool(size="auto")],
+    )
+    (item,) = image_items(response.model_dump())
+    assert decode(item["result"]).size == before.size
+    text = response.output_text
+    assert "removed the boat" in text and "turn it to landscape (it already is)" in text
+    assert "turned it" not in text
 
 
 async def test_a_partly_possible_edit_says_both(client: AsyncOpenAI) -> None:
