@@ -371,11 +371,6 @@ def _help_reply(text: str) -> str | None:
     return None
 
 
-def _short(text: str) -> str:
-    subject = textgen.subject_of(text)
-    return subject if len(subject) <= 80 else subject[:77].rstrip() + "..."
-
-
 def _with_reply(plans: tuple[ImagePlan, ...], action: str) -> Plan:
     made = [p.label for p in plans if not p.blocked]
     blocked = [c for p in plans for c in p.blocked]

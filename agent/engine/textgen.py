@@ -18,6 +18,7 @@ import hashlib
 import math
 import re
 
+from agent.engine.edit_outcome import article
 from agent.engine.scene_model import Scene
 
 CONTEXT_IMAGE_TOKENS = 765
@@ -42,50 +43,12 @@ def seed_of(*parts: str) -> int:
     return int.from_bytes(digest[:8], "big")
 
 
-def pick(options: tuple[str, ...], *seed_parts: str) -> str:
-    """Pick one of ``options`` deterministically from ``seed_parts``."""
-    return options[seed_of(*seed_parts) % len(options)]
-
-
 def text_deltas(text: str, words_per_delta: int = 3) -> list[str]:
     """Split a reply into the small pieces streamed as output_text.delta events."""
     words = _WORD_RE.findall(text)
     if not words:
         return [text] if text else []
     return ["".join(words[i : i + words_per_delta]) for i in range(0, len(words), words_per_delta)]
-
-
-_STYLES = (
-    "clean vector illustration with crisp edges",
-    "soft painterly style with visible brush texture",
-    "bold graphic poster style with strong shapes",
-    "warm cinematic photograph look with shallow depth of field",
-    "minimal flat design with generous negative space",
-    "detailed ink sketch with light watercolor washes",
-)
-_COMPOSITIONS = (
-    "centered subject on a balanced layout",
-    "rule-of-thirds composition with the subject on the left",
-    "low-angle view that makes the subject feel monumental",
-    "wide establishing view with layered depth",
-    "close-up framing that fills the frame",
-    "diagonal composition with a sense of motion",
-)
-_PALETTES = (
-    "a warm sunset palette",
-    "a cool teal and navy palette",
-    "muted earth tones",
-    "high-contrast complementary colors",
-    "pastel colors with one vivid accent",
-    "a monochrome palette with a single highlight color",
-)
-_LIGHTING = (
-    "soft diffuse light",
-    "golden-hour side light",
-    "dramatic rim lighting",
-    "even studio lighting",
-    "moody low-key lighting",
-)
 
 
 def subject_of(user_text: str) -> str:
@@ -99,34 +62,6 @@ def subject_of(user_text: str) -> str:
     )
     text = re.sub(r"\bplease\b,?\s*", "", text, flags=re.IGNORECASE).strip()
     return text or "an image"
-
-
-def _look(subject: str, variant: int) -> tuple[str, str, str, str]:
-    seed = seed_of(subject.lower())
-    style = _STYLES[(seed + variant) % len(_STYLES)]
-    composition = _COMPOSITIONS[(seed // 7 + variant * 2) % len(_COMPOSITIONS)]
-    palette = _PALETTES[(seed // 49 + variant) % len(_PALETTES)]
-    light = _LIGHTING[(seed // 343) % len(_LIGHTING)]
-    return style, composition, palette, light
-
-
-def revised_prompt(user_text: str, variant: int = 0, variants: int = 1) -> str:
-    """A richer prompt than the user's text: subject plus style, composition, palette, light.
-
-    Variants of one request get distinct compositions and styles.
-    """
-    subject = subject_of(user_text)
-    style, composition, palette, light = _look(subject, variant)
-    head = f"{subject[0].upper()}{subject[1:]}"
-    if variants > 1:
-        head = f"{head} (direction {variant + 1} of {variants})"
-    return f"{head}: {style}, {composition}, {palette}, {light}, high detail."
-
-
-def direction_label(user_text: str, variant: int) -> str:
-    """A few words telling one variant apart from the others."""
-    style, composition, palette, _ = _look(subject_of(user_text), variant)
-    return f"{style}, {composition}, in {palette}"
 
 
 def revised_edit_prompt(source_prompt: str | None, instruction: str) -> str:
@@ -143,7 +78,7 @@ def describe(scene: Scene) -> str:
     for kind in things:
         if kind not in names:
             names.append(kind)
-    what = _listing([_article(k) for k in names]) or "an open sky"
+    what = _listing([article(k) for k in names]) or "an open sky"
     brief = brief_of(scene.subject)
     if scene.layout == "logo":
         head = f"{brief or 'a logo'} with {what}"
@@ -206,12 +141,6 @@ _STYLE_NAMES = {
     "vintage": "vintage",
     "minimal": "minimal",
 }
-
-
-def _article(kind: str) -> str:
-    if kind.endswith("s"):
-        return kind
-    return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
 
 
 def _listing(items: list[str]) -> str:
