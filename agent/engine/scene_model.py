@@ -357,12 +357,17 @@ def scene_from_prompt(
         if kind in ("lighthouse", "house"):
             x = side if kind == "lighthouse" or "lighthouse" not in kinds else 1 - side
         elif kind in ("sun", "moon"):
-            x = 1 - side if side > 0.5 else 0.72
+            tall = [1 - side for k in kinds if k in ("cat", "rocket")]
+            tall += [side for k in kinds if k == "lighthouse"]
+            x = 0.72 if all(abs(0.72 - t) > 0.25 for t in tall) else 0.28
         elif kind in ("cat", "rocket"):
             x = 1 - side
         elif kind == "boat":
             x = 0.4 + (seed % 20) / 100
-        elements.append(place(kind, horizon, x, seed=(seed + 7 * i) % 9973))
+        element = place(kind, horizon, x, seed=(seed + 7 * i) % 9973)
+        if kind in ("sun", "moon") and ("mountains" in kinds or "city" in kinds):
+            element = replace(element, y=round(horizon - 0.36, 3))  # above the peaks
+        elements.append(element)
     return Scene(
         layout=layout,
         palette=palette,
