@@ -384,7 +384,12 @@ def _finish(image: Image.Image, scene: Scene) -> Image.Image:
     """The drawing style, then film grain where the style has it."""
     style = scene.style
     if style == "watercolor":
-        soft = image.filter(ImageFilter.ModeFilter(9)).filter(ImageFilter.GaussianBlur(2.2))
+        # Pigment pools: a few flat washes from a reduced copy (cheap), scaled back up softly.
+        factor = max(1, min(image.size) // 340)
+        small = image.reduce(factor) if factor > 1 else image
+        washes = small.filter(ImageFilter.GaussianBlur(1.5)).quantize(20).convert("RGB")
+        soft = washes.resize(image.size, Image.Resampling.BICUBIC)
+        soft = soft.filter(ImageFilter.GaussianBlur(1.2))
         soft = ImageEnhance.Color(soft).enhance(1.2)
         soft = Image.blend(soft, Image.new("RGB", image.size, _PAPER), 0.3)
         edges = ImageOps.invert(image.convert("L").filter(ImageFilter.FIND_EDGES))
@@ -396,10 +401,8 @@ def _finish(image: Image.Image, scene: Scene) -> Image.Image:
         lines = ImageOps.autocontrast(lines.point(lambda v: 255 if v > 215 else v // 2))
         wash = Image.blend(image, Image.new("RGB", image.size, _PAPER), 0.72)
         return art.add_grain(ImageChops.multiply(wash, lines.convert("RGB")), scene.seed, 5)
-    if style == "flat":
-        return image.filter(ImageFilter.ModeFilter(5))
-    if style == "minimal":
-        return image.filter(ImageFilter.ModeFilter(5))
+    if style in ("flat", "minimal"):
+        return image  # flat colour: no grain, no texture
     if style == "pixel":
         small = image.resize(
             (max(1, image.width // 16), max(1, image.height // 16)), Image.Resampling.BOX
