@@ -166,7 +166,10 @@ def decide(turn: TurnInput) -> Plan:
     if editing and can_call:
         if count > 1 and pick is None:
             return _variations(turn, count)
-        return _edit(turn, pick, forced)
+        plan = _edit(turn, pick, forced)
+        if plan.images or not visual or pick is not None:
+            return plan
+        # Nothing in it reads as a change, but it describes a picture: draw that instead.
     if not can_call or not (visual or forced or (count > 1 and turn.context_image)):
         if (visual or editing) and not can_call:
             return Plan(images=(), reply=textgen.NO_TOOL)

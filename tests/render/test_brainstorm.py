@@ -175,3 +175,19 @@ async def test_variations_reply_names_each_once(client: AsyncOpenAI) -> None:
     text = response.output_text
     assert "variations of this image" not in text
     assert text.startswith("Here are 3 variations: 1 \u00b7")
+
+
+async def test_a_new_brief_after_the_variants_is_drawn_not_refused(
+    client: AsyncOpenAI, brainstorm: str
+) -> None:
+    brainstorm_id, _, _ = await _variants(client, brainstorm)
+    response = await client.responses.create(
+        model="gpt-4.1",
+        instructions=brainstorm,
+        input="now a poster for the same shop called Ember",
+        previous_response_id=brainstorm_id,
+        tools=[tool()],
+    )
+    made = image_items(response.model_dump())
+    assert len(made) == 3 and all(i["action"] == "generate" for i in made)
+    assert all(meta_of(decode(i["result"]))["scene"]["layout"] == "poster" for i in made)
