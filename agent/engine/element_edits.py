@@ -118,12 +118,16 @@ def _add(out: Outcome, kind: str, clause: str, others: list[str], at: float | No
         out.failed.append("add a boat (there is no water in this picture)")
         out.beyond = True
         return
+    colour = colour_in(clause)
+    if colour is not None:
+        element = replace(element, colour=colour[1])
     words = " ".join(words_of(clause))
     where = next((w for w in ("left", "right", "middle") if w in words), "")
     change(
         out,
         with_elements(scene, (*scene.elements, element)),
-        f"added {article(kind)}{' on the ' + where if where else ''}",
+        f"added {article(kind) if colour is None else article(colour[0] + ' ' + kind)}"
+        f"{' on the ' + where if where else ''}",
         f"add {article(kind)}",
     )
 

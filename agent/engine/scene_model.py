@@ -301,6 +301,9 @@ TIME_WORDS: dict[str, str] = {
     "noon": "day",
     "sunny": "day",
     "daylight": "day",
+    "evening": "dusk",
+    "morning": "golden",
+    "afternoon": "day",
 }
 
 

@@ -216,7 +216,9 @@ def _text_clause(out: Outcome, clause: str) -> bool:
                 "there is no text to remove",
             )
         return True
-    step = 1.3 if BIGGER.search(clause) else 1 / 1.3 if SMALLER.search(clause) else None
+    grow = BIGGER.search(clause) or re.search(r"\btoo (?:small|tiny|little)\b", clause)
+    shrink = SMALLER.search(clause) or re.search(r"\btoo (?:big|large|huge)\b", clause)
+    step = 1.3 if grow else 1 / 1.3 if shrink else None
     if step is None:
         return False
     if needs_scene(out, "resize the text"):
@@ -367,6 +369,8 @@ _PALETTE_WORDS = {
     "autumn": "autumn",
     "autumnal": "autumn",
     "wintry": "winter",
+    "snowy": "winter",
+    "snow": "winter",
     "winter": "winter",
     "desert": "desert",
     "earthy": "desert",

@@ -27,7 +27,9 @@ _TITLE_KEY = re.compile(
     r"(?:add|put|set|use|give it|letter)\s+(?:the |a |some )?"
     r"(?:title|headline|heading|name|text|words?|lettering)\s*(?::|of|to)?|"
     r"write\s+(?:the |a )?(?:title|headline|heading|name|text|words?)?\s*(?::|of)?|"
-    r"change (?:the )?(?:title|headline|text|name|words?) to|rename (?:it )?to|title it)\s*",
+    r"change (?:the )?(?:title|headline|text|name|words?) to|rename (?:it )?to|title it|"
+    r"(?:title|text|headline|sign|it) should (?:say|read)|"
+    r"make (?:the )?(?:title|text|headline|sign|it) (?:say|read))\s*",
     re.IGNORECASE,
 )
 _STOP = frozenset(
