@@ -711,9 +711,14 @@ _BY_DRAW: dict[str, Callable[[Draw, random.Random, Palette, Box], None]] = {
 }
 
 
-def draw_element(layer: Image.Image, kind: str, rng: random.Random, pal: Palette, box: Box) -> None:
-    """Draw one element of ``kind`` into ``box`` on ``layer`` (an RGBA layer of its own)."""
-    if kind == "rocket":
+def draw_element(
+    layer: Image.Image, kind: str, rng: random.Random, pal: Palette, box: Box, initials: str = ""
+) -> None:
+    """Draw one element of ``kind`` into ``box`` on ``layer`` (an RGBA layer of its own);
+    an emblem carries ``initials``."""
+    if kind == "emblem" and initials:
+        _emblem(ImageDraw.Draw(layer), rng, pal, box, initials)
+    elif kind == "rocket":
         _rocket(layer, rng, pal, box)
     else:
         _BY_DRAW[kind](ImageDraw.Draw(layer), rng, pal, box)

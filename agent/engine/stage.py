@@ -350,7 +350,11 @@ def _composite(
 ) -> None:
     layer = Image.new("RGBA", canvas.size, (0, 0, 0, 0))
     rng = random.Random(f"{scene.seed}:{element.kind}:{element.seed}")
-    art.draw_element(layer, element.kind, rng, pal, box)
+    alone = len(scene.elements) == 1  # a badge behind a subject carries no letters
+    words = [w for w in (scene.title or "").split() if w[:1].isalnum()]
+    words = [w for w in words if w[0].isupper() or w[0].isdigit()] or words
+    initials = "".join(w[0] for w in words)[:2]
+    art.draw_element(layer, element.kind, rng, pal, box, initials.upper() if alone else "")
     if element.colour:
         layer = _tint(layer, rgb_of(element.colour))
     bbox = layer.getchannel("A").getbbox()
