@@ -223,7 +223,10 @@ def _edit(turn: TurnInput, pick: Pick | None, forced: bool) -> Plan:
     )
     if plan.blocked:
         return Plan(images=(plan,), reply=textgen.blocked_reply(list(plan.blocked)))
-    reply = textgen.edit_reply(done, outcome.failed, outcome.beyond)
+    if pick is not None and not mixed and not outcome.done:
+        reply = textgen.pick_reply(pick.indices[0], scene, outcome.failed, outcome.beyond)
+    else:
+        reply = textgen.edit_reply(done, outcome.failed, outcome.beyond)
     return Plan(images=(plan,), reply=reply)
 
 

@@ -165,6 +165,18 @@ def edit_reply(done: list[str], failed: list[str], beyond: bool) -> str:
     return " ".join(parts)
 
 
+def pick_reply(number: int, scene: Scene | None, failed: list[str], beyond: bool) -> str:
+    """After "go with 3" alone: which option is now the one being refined (nothing changed)."""
+    what = f": {describe(scene)[0].lower()}{describe(scene)[1:]}" if scene else ""
+    parts = [f"Going with option {number}{what}."]
+    if failed:
+        parts.append(f"I couldn't {'; '.join(failed)}.")
+        if beyond:
+            parts.append(API_NOTE)
+    parts.append("Tell me what to change next: the light, the background, the text, the format.")
+    return " ".join(parts)
+
+
 def image_reply(subjects: list[str], action: str, blocked: list[str]) -> str:
     """The short message after new images: what was drawn (numbered when several)."""
     made = len(subjects)

@@ -83,7 +83,8 @@ async def test_a_pick_edits_that_variant(
     assert item["action"] == "edit"
     picked = _scene(variants[index])
     assert _scene(item) == picked
-    assert f"option {index + 1}" in response.output_text
+    assert response.output_text.startswith(f"Going with option {index + 1}: ")
+    assert "Edited" not in response.output_text  # nothing was changed, so none is claimed
     assert textgen.FALLBACK not in response.output_text
 
 
