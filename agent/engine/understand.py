@@ -73,7 +73,8 @@ _MONO = re.compile(r"\bblack\s*(?:and|&|n)\s*white\b|\bb\s*&\s*w\b", re.IGNORECA
 _FILLER = _words(
     "please can could would you make it the a an this that now just also i let's lets ok "
     "okay so then more bit little slightly some be to me we us of is are its it's "
-    "picture image one really very much "
+    "picture image one really very much like love prefer great nice cool good perfect "
+    "thanks thank yes yeah go with "
 )
 _REFERS = re.compile(
     r"\b(?:move|shift|slide|left|right|up|down|higher|lower|bigger|larger|smaller|tinier|"

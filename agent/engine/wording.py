@@ -116,8 +116,8 @@ _ORDINALS = {
 }
 _NUM = r"(\d|first|second|third|fourth|1st|2nd|3rd|4th|one|two|three|four|last)"
 _PICK = re.compile(
-    rf"(?:\b(?:go(?:ing)? with|pick|choose|take|prefer|like|love|want|use|keep|select|"
-    rf"refine|develop|continue with|let'?s do|do)\s+(?:the\s+)?(?:option|number|no\.?|#|"
+    rf"(?:\b(?:go(?:ing)? with|pick|choose|take|prefer|select|refine|develop|continue with|"
+    rf"let'?s do)\s+(?:the\s+)?(?:option|number|no\.?|#|"
     rf"direction|variant|version|image|design|idea)?\s*#?{_NUM}\b(?:\s+one)?)|"
     rf"(?:\b(?:option|number|direction|variant|version|no\.?)\s*#?{_NUM}\b)|"
     rf"(?:\bthe\s+{_NUM}\s+(?:one|option|direction|variant|version|image|design)\b)|"
