@@ -16,86 +16,13 @@ from collections.abc import Callable, Sequence
 from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
 from agent.engine.lettering import Box, fit_text
-from agent.engine.palette import RGB, Palette, mix, words_of
+from agent.engine.palette import RGB, Palette, mix
 
 WORK_EDGE_MIN = 768
 WORK_EDGE_MAX = 1280
 _GRAIN_TILE = 256
 _GRAIN_AMPLITUDE = 7
 
-_SUBJECT_WORDS: dict[str, str] = {
-    "lighthouse": "lighthouse",
-    "mountain": "mountains",
-    "mountains": "mountains",
-    "peak": "mountains",
-    "peaks": "mountains",
-    "alps": "mountains",
-    "volcano": "mountains",
-    "city": "city",
-    "skyline": "city",
-    "town": "city",
-    "buildings": "city",
-    "downtown": "city",
-    "metropolis": "city",
-    "skyscrapers": "city",
-    "street": "city",
-    "tree": "trees",
-    "trees": "trees",
-    "forest": "trees",
-    "woods": "trees",
-    "pine": "trees",
-    "pines": "trees",
-    "jungle": "trees",
-    "cat": "cat",
-    "cats": "cat",
-    "kitten": "cat",
-    "kitty": "cat",
-    "rocket": "rocket",
-    "spaceship": "rocket",
-    "launch": "rocket",
-    "spacecraft": "rocket",
-    "coffee": "cup",
-    "cup": "cup",
-    "mug": "cup",
-    "latte": "cup",
-    "espresso": "cup",
-    "cafe": "cup",
-    "tea": "cup",
-    "cappuccino": "cup",
-    "logo": "logo",
-    "emblem": "logo",
-    "icon": "logo",
-    "badge": "logo",
-    "monogram": "logo",
-    "brand": "logo",
-    "sticker": "logo",
-    "poster": "poster",
-    "flyer": "poster",
-    "cover": "poster",
-    "banner": "poster",
-    "boat": "boat",
-    "sailboat": "boat",
-    "ship": "boat",
-    "sail": "boat",
-    "yacht": "boat",
-    "house": "house",
-    "cabin": "house",
-    "cottage": "house",
-    "home": "house",
-    "hut": "house",
-    "bird": "birds",
-    "birds": "birds",
-    "seagull": "birds",
-    "gulls": "birds",
-    "flock": "birds",
-    "flower": "flowers",
-    "flowers": "flowers",
-    "garden": "flowers",
-    "tulips": "flowers",
-    "roses": "flowers",
-    "meadow": "flowers",
-    "wildflowers": "flowers",
-}
 _QUOTE_RE = re.compile(r"\"([^\"]+)\"|“([^”]+)”|'([^']{2,})'(?![a-z])")
 
 
@@ -113,16 +40,6 @@ def seed_for(prompt: str) -> int:
     """A stable seed from the prompt text (not Python's per-process salted hash)."""
     normal = " ".join(prompt.lower().split())
     return int.from_bytes(hashlib.sha256(normal.encode()).digest()[:8], "big")
-
-
-def subjects_of(prompt: str) -> list[str]:
-    """The subjects the prompt names, in order of first mention, without repeats."""
-    found: list[str] = []
-    for word in words_of(prompt):
-        subject = _SUBJECT_WORDS.get(word)
-        if subject is not None and subject not in found:
-            found.append(subject)
-    return found
 
 
 def work_size(width: int, height: int) -> tuple[int, int]:

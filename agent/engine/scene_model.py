@@ -325,11 +325,7 @@ def scene_from_prompt(
     wordset = set(words)
     palette = time_palette(words) or palette_for(prompt).name
     layout = "logo" if wordset & _LOGO_WORDS else "poster" if wordset & _POSTER_WORDS else "scene"
-    kinds: list[str] = []
-    for word in words:
-        kind = ELEMENT_WORDS.get(word)
-        if kind is not None and kind not in kinds and kind != "emblem":
-            kinds.append(kind)
+    kinds = [k for k in scene_words(prompt) if k != "emblem"]
     if layout == "logo":
         main = next((k for k in kinds if not KINDS[k].span and KINDS[k].layer >= 5), "emblem")
         return Scene(

@@ -15,8 +15,8 @@ from agent.engine.render import (
     scene_for_prompt,
     scene_of,
 )
-from agent.engine.scene import quoted_texts, subjects_of
-from agent.engine.scene_model import SCENE_KEY, scene_from_json
+from agent.engine.scene import quoted_texts
+from agent.engine.scene_model import SCENE_KEY, scene_from_json, scene_words
 from tests.render.helpers import means, spread
 
 
@@ -55,8 +55,8 @@ def test_a_scene_is_a_picture_not_a_flat_fill() -> None:
 
 
 def test_subject_words_are_found_in_order() -> None:
-    assert subjects_of("A cat watching a rocket over the city skyline") == ["cat", "rocket", "city"]
-    assert subjects_of("just colours") == []
+    assert scene_words("A cat watching a rocket over the city skyline") == ["cat", "rocket", "city"]
+    assert scene_words("just colours") == []
 
 
 def test_lighthouse_is_drawn_with_its_red_stripes() -> None:
