@@ -75,6 +75,7 @@ class Settings(ImageOptions, BaseSettings):
     # --- Where things live.
     data_dir: Path = Path(".atelier")
     prompts_dir: Path = Path(__file__).resolve().parent.parent / "prompts"
+    help_dir: Path | None = None  # Support's help articles (*.md); default <prompts_dir>/help
     prices_file: Path | None = None  # a provider's own prices (prices.toml)
     # Past one machine: postgresql://user:password@host:port/db for the store (default: the
     # SQLite file in data_dir), s3://bucket[/prefix] for image files (default: data_dir;

@@ -68,7 +68,7 @@ class Atelier:
         """Open the database and the model: the given one (tests: ``ScriptedModel``), else
         the OpenAI client, on the embedded engine when there is no key."""
         await asyncio.to_thread(settings.images_dir.mkdir, parents=True, exist_ok=True)
-        prompts = await asyncio.to_thread(PromptBook.load, settings.prompts_dir)
+        prompts = await asyncio.to_thread(PromptBook.load, settings.prompts_dir, settings.help_dir)
         prices = await asyncio.to_thread(PriceBook.load, settings)
         store = await Store.open(settings.database_url or settings.db_path)
         engine: Engine | None = None

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import io
+import json
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, PngImagePlugin, UnidentifiedImageError
+
+from agent.engine.scene_model import SCENE_KEY, Scene, scene_from_json
 
 FORMATS = ("png", "jpeg", "webp")
 DECODE_MAX_PIXELS = 36_000_000
@@ -49,17 +52,57 @@ def encode_image(image: Image.Image, output_format: str, compression: int | None
     if fmt not in FORMATS:
         raise ValueError(f"Unsupported output_format {output_format!r}: use png, jpeg or webp.")
     out = io.BytesIO()
+    meta = image.info.get(SCENE_KEY)
+    tagged = (_TAG + meta).encode() if isinstance(meta, str) else None
     if fmt == "jpeg":
+        extra = {"comment": tagged} if tagged else {}
         _flatten(image, (255, 255, 255)).save(
-            out, "JPEG", quality=lossy_quality(compression), optimize=False, subsampling="4:2:0"
+            out,
+            "JPEG",
+            quality=lossy_quality(compression),
+            optimize=False,
+            subsampling="4:2:0",
+            **extra,
         )
     elif fmt == "webp":
-        _keep_alpha(image).save(out, "WEBP", quality=lossy_quality(compression), method=2)
+        extra = {"xmp": tagged} if tagged else {}
+        _keep_alpha(image).save(out, "WEBP", quality=lossy_quality(compression), method=2, **extra)
     else:
         # OpenAI ignores compression for png; honour it as a zlib level when given.
         level = PNG_COMPRESS_LEVEL if compression is None else round(compression / 100 * 9)
-        _keep_alpha(image).save(out, "PNG", compress_level=level)
+        info = None
+        if isinstance(meta, str):
+            info = PngImagePlugin.PngInfo()
+            info.add_text(SCENE_KEY, meta, zip=True)
+        _keep_alpha(image).save(out, "PNG", compress_level=level, pnginfo=info)
     return out.getvalue()
+
+
+_TAG = "atelier-scene:"
+
+
+def scene_meta(image: Image.Image) -> dict[str, object] | None:
+    """The scene metadata an engine-drawn image carries (scene, element boxes, text), or None."""
+    raw = image.info.get(SCENE_KEY)
+    for key in ("comment", "xmp"):
+        value = image.info.get(key)
+        if raw is None and isinstance(value, bytes) and value.startswith(_TAG.encode()):
+            raw = value[len(_TAG) :].decode("utf-8", "replace")
+    if not isinstance(raw, str):
+        return None
+    try:
+        meta = json.loads(raw)
+    except ValueError:
+        return None
+    return meta if isinstance(meta, dict) else None
+
+
+def scene_of(image: Image.Image) -> Scene | None:
+    """The scene an engine-drawn image was made from, or None (any other picture)."""
+    meta = scene_meta(image)
+    if meta is None or not isinstance(meta.get("scene"), dict):
+        return None
+    return scene_from_json(json.dumps(meta["scene"]))
 
 
 def decode_image(data: bytes) -> Image.Image:

@@ -14,7 +14,7 @@ class EditOp:
 
     kind: warmer, cooler, brighter, darker, grayscale, contrast, flatten, soften, sharpen,
     add_text (text), remove_text, border, saturate, mute, vintage, wider, taller, square,
-    resize (size). amount: 0.5 for "a bit", 1.0 normal, 1.5 for "much".
+    portrait, landscape, resize (size). amount: 0.5 for "a bit", 1.0 normal, 1.5 for "much".
     """
 
     kind: str
@@ -43,6 +43,8 @@ KINDS = (
     "taller",
     "square",
     "resize",
+    "portrait",
+    "landscape",
 )
 
 # Checked in this order inside each clause; a match's span is consumed so that, for example,

@@ -15,7 +15,7 @@ from agent.engine.scene import add_grain
 MAX_EDGE = 3840
 MAX_PIXELS = 8_294_400
 MAX_RATIO = 3.0
-_GEOMETRY = frozenset({"wider", "taller", "square", "resize", "border"})
+_GEOMETRY = frozenset({"wider", "taller", "square", "resize", "border", "portrait", "landscape"})
 
 
 # --------------------------------------------------------------------------- helpers
@@ -63,6 +63,10 @@ def _fit_limits(width: float, height: float) -> tuple[int, int]:
 def aspect_size(size: tuple[int, int], kind: str, amount: float = 1.0) -> tuple[int, int]:
     """The new size for a "wider", "taller" or "square" request on a picture of ``size``."""
     w, h = size
+    if kind == "portrait":
+        return _fit_limits(min(w, h), max(w, h) * (1.5 if w == h else 1.0))
+    if kind == "landscape":
+        return _fit_limits(max(w, h) * (1.5 if w == h else 1.0), min(w, h))
     if kind == "square":
         side = math.sqrt(w * h)
         return _fit_limits(side, side)
@@ -79,7 +83,7 @@ def edited_size(size: tuple[int, int], ops: Sequence[EditOp]) -> tuple[int, int]
     for op in ops:
         if op.kind == "resize" and op.size is not None:
             size = op.size
-        elif op.kind in ("wider", "taller", "square"):
+        elif op.kind in ("wider", "taller", "square", "portrait", "landscape"):
             size = aspect_size(size, op.kind, op.amount)
     return size
 
@@ -350,7 +354,7 @@ def _geometry(image: Image.Image, op: EditOp) -> Image.Image:
         return _border(image, op.amount)
     if op.kind == "resize" and op.size is not None:
         return cover_resize(image, op.size) if op.size != image.size else image
-    if op.kind in ("wider", "taller"):
+    if op.kind in ("wider", "taller", "portrait", "landscape"):
         return extend_canvas(image, aspect_size(image.size, op.kind, op.amount))
     if op.kind == "square":
         return cover_resize(image, aspect_size(image.size, "square"))

@@ -54,12 +54,19 @@ def _split_lines(words: list[str], count: int) -> list[str]:
     return lines
 
 
-def fit_text(text: str, box: Box) -> tuple[ImageFont.FreeTypeFont, list[str]]:
-    """The largest font (and line split, up to 3 lines) that fits ``text`` inside ``box``."""
+def fit_text(
+    text: str, box: Box, min_size: int = _MIN_FONT, max_lines: int = 3
+) -> tuple[ImageFont.FreeTypeFont, list[str]]:
+    """The largest font (and line split) that fits ``text`` inside ``box``.
+
+    Up to ``max_lines`` lines; when even that would need a font under ``min_size`` the text
+    wraps onto more lines at ``min_size`` (it may then run past the box's bottom: callers
+    measure the result with ``text_extent``).
+    """
     words = text.split() or [text]
     best: tuple[ImageFont.FreeTypeFont, list[str]] | None = None
     best_size = 0
-    for count in range(1, min(3, len(words)) + 1):
+    for count in range(1, min(max_lines, len(words)) + 1):
         lines = _split_lines(words, count)
         # Size from height, then shrink to the widest line.
         size = int(box.height / (count * 1.25))
@@ -72,7 +79,53 @@ def fit_text(text: str, box: Box) -> tuple[ImageFont.FreeTypeFont, list[str]]:
             best = (_font(size), lines)
     if best is None:
         raise ValueError("Nothing to letter: the text is empty.")
+    if best_size < min_size:
+        font = _font(min_size)
+        return font, _wrap(words, font, box.width)
     return best
+
+
+def _wrap(words: list[str], font: ImageFont.FreeTypeFont, width: int) -> list[str]:
+    lines: list[str] = []
+    current: list[str] = []
+    for word in words:
+        if current and _line_width(" ".join([*current, word]), font) > width:
+            lines.append(" ".join(current))
+            current = []
+        current.append(word)
+    lines.append(" ".join(current))
+    return lines
+
+
+@dataclass(frozen=True)
+class Lettered:
+    """Text as laid out: its font size, lines and the box its letters occupy."""
+
+    text: str
+    size: int
+    lines: tuple[str, ...]
+    ink: Box
+
+
+def layout_text(text: str, box: Box, min_size: int = _MIN_FONT) -> Lettered:
+    """Where ``text`` lands when lettered centred in ``box`` (no drawing)."""
+    text = " ".join(text.split())
+    font, lines = fit_text(text, box, min_size)
+    size = int(font.size)
+    line_height = int(size * 1.2)
+    block = line_height * len(lines)
+    top = box.top + max(0, (box.height - block) // 2)
+    widest = max(_line_width(line, font) for line in lines)
+    left = box.left + (box.width - widest) / 2
+    ink = Box(int(left), top, int(left + widest + 0.5), top + block)
+    return Lettered(text, size, tuple(lines), ink)
+
+
+def letter(image: Image.Image, lettered: Lettered, ink: RGB) -> None:
+    """Draw laid-out text on ``image`` (in place), with a soft shadow or glow."""
+    if not lettered.text:
+        return
+    _draw_lines(image, lettered, ink)
 
 
 def draw_text(image: Image.Image, text: str, box: Box, ink: RGB) -> None:
@@ -80,10 +133,15 @@ def draw_text(image: Image.Image, text: str, box: Box, ink: RGB) -> None:
     text = " ".join(text.split())
     if not text or box.width < 4 or box.height < 4:
         return
-    font, lines = fit_text(text, box)
-    size = int(font.size)
+    _draw_lines(image, layout_text(text, box), ink)
+
+
+def _draw_lines(image: Image.Image, lettered: Lettered, ink: RGB) -> None:
+    size = lettered.size
+    font = _font(size)
+    lines = lettered.lines
+    box = lettered.ink
     line_height = int(size * 1.2)
-    block_height = line_height * len(lines)
     shadow_colour: RGB = (12, 10, 20) if luminance(ink) > 110 else (255, 255, 255)
     pad = max(4, size // 3)
     # Draw in a local RGBA patch so the blur costs O(text), not O(image).
@@ -93,9 +151,11 @@ def draw_text(image: Image.Image, text: str, box: Box, ink: RGB) -> None:
         min(image.width, box.right + pad),
         min(image.height, box.bottom + pad),
     )
+    if patch_box.width <= 0 or patch_box.height <= 0:
+        return
     mask = Image.new("L", (patch_box.width, patch_box.height), 0)
     draw = ImageDraw.Draw(mask)
-    y = box.top - patch_box.top + (box.height - block_height) // 2
+    y = box.top - patch_box.top
     for line in lines:
         width = _line_width(line, font)
         x = box.left - patch_box.left + (box.width - width) / 2

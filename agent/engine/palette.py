@@ -86,6 +86,12 @@ PALETTES: dict[str, Palette] = {
             "spring", "#8ecae6", "#fde2e4", "#fffbe6", "#b5e48c", "#52b788", "#f28482", "#22333b"
         ),
         _palette(
+            "day", "#3f8fd8", "#cfe8f6", "#fff6d8", "#7fa7b8", "#3c6e57", "#f29e4c", "#1d2733"
+        ),
+        _palette(
+            "golden", "#6a4c93", "#ffb347", "#fff0b3", "#c77d4a", "#4a2c2a", "#ffd166", "#fff8e7"
+        ),
+        _palette(
             "night",
             "#060b26",
             "#27336b",
@@ -107,7 +113,7 @@ _MOOD_WORDS: dict[str, str] = {
     "sunset": "sunset",
     "sunrise": "sunset",
     "amber": "sunset",
-    "golden": "sunset",
+    "golden": "golden",
     "dawn": "sunset",
     "fire": "sunset",
     "teal": "ocean",
@@ -203,7 +209,42 @@ _COLOUR_WORDS: dict[str, str] = {
     "mint": "#98f5e1",
     "lavender": "#b8a1e3",
     "cyan": "#00b4d8",
+    "cream": "#f3ead3",
+    "beige": "#e8dcc4",
+    "ivory": "#f8f4e6",
+    "sand": "#e2cfa7",
+    "grey": "#8d939b",
+    "gray": "#8d939b",
+    "charcoal": "#33363b",
+    "olive": "#7a8a3c",
+    "peach": "#ffc8a2",
+    "lilac": "#c8a2c8",
+    "indigo": "#3f37c9",
+    "maroon": "#7b1e2b",
+    "mustard": "#e1ad01",
+    "rose": "#f4a6b7",
+    "lime": "#a7d948",
 }
+
+COLOUR_NAMES: tuple[str, ...] = tuple(_COLOUR_WORDS)
+"""Every colour word the renderer knows, for the language reader."""
+
+
+def colour_named(word: str) -> RGB | None:
+    """The RGB of a plain colour word ("cream", "navy"), or None."""
+    value = _COLOUR_WORDS.get(word.lower())
+    return _hex(value) if value else None
+
+
+def hex_of(colour: RGB) -> str:
+    """``#rrggbb`` for an RGB triple."""
+    return "#{:02x}{:02x}{:02x}".format(*colour)
+
+
+def rgb_of(value: str) -> RGB:
+    """An RGB triple from ``#rrggbb``."""
+    return _hex(value)
+
 
 _WORD_RE = re.compile(r"[a-z]+")
 

@@ -18,7 +18,17 @@ from typing import Any
 
 from PIL import Image
 
-from agent.engine import context, functions, models, policy, render, textgen, usage_model, wire
+from agent.engine import (
+    context,
+    functions,
+    models,
+    picks,
+    policy,
+    render,
+    textgen,
+    usage_model,
+    wire,
+)
 from agent.engine.faults import FaultPlan
 from agent.engine.render_cache import RenderCache, Rendered, render_key
 from agent.engine.request import CreateRequest, bad_request
@@ -107,6 +117,15 @@ class TurnRunner:
         references = list(uploads)
         if source is None and references:
             source = context.SourceImage(references.pop(0), None)
+        picked: list[tuple[int, str, str | None]] = []
+        if source is None and chain_ids:
+            picked = await picks.picked(self._store, chain_ids, user_text)
+            for _, result, prompt in picked:
+                image = await context.decode_b64(result, "previous_response_id")
+                if source is None:
+                    source = context.SourceImage(image, prompt)
+                else:
+                    references.append(image)
         if source is None and chain_ids:
             source = await context.chain_image(self._store, chain_ids)
         mask = await context.mask_image(request)
@@ -122,6 +141,10 @@ class TurnRunner:
                     context_image=source is not None,
                     context_prompt=source.prompt if source else None,
                     blocklist=self._blocklist,
+                    context_scene=render.scene_of(source.image) if source else None,
+                    partner_scene=render.scene_of(references[0]) if references else None,
+                    picked=tuple(number for number, _, _ in picked),
+                    context_size=source.image.size if source else None,
                 )
             )
         except policy.PolicyError as exc:
@@ -412,6 +435,16 @@ def _render(
     turn: PreparedTurn, plan: policy.ImagePlan, width: int, height: int, background: str
 ) -> Image.Image:
     """Blocking: draw or edit the image at exactly width x height."""
+    if plan.scene is not None:
+        editing = plan.action == "edit" and turn.source is not None
+        return render.draw_scene(
+            plan.scene,
+            (width, height),
+            transparent=background == "transparent",
+            source=turn.source.image if editing and turn.source else None,
+            mask=turn.mask if editing else None,
+            references=() if plan.mixed else turn.references,
+        )
     if plan.action == "edit" and turn.source is not None:
         return render.apply_edits(
             turn.source.image,
@@ -440,7 +473,7 @@ def _render_key(
     editing = plan.action == "edit" and turn.source is not None
     return render_key(
         action=plan.action,
-        prompt="" if editing else plan.prompt,
+        prompt=plan.scene.to_json() if plan.scene else "" if editing else plan.prompt,
         ops=plan.ops,
         images=[
             turn.source.image if editing and turn.source else None,

@@ -15,112 +15,14 @@ from collections.abc import Callable, Sequence
 
 from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
-from agent.engine.lettering import Box, draw_text, fit_text
-from agent.engine.palette import RGB, Palette, luminance, mix, palette_for, words_of
+from agent.engine.lettering import Box, fit_text
+from agent.engine.palette import RGB, Palette, mix
 
 WORK_EDGE_MIN = 768
 WORK_EDGE_MAX = 1280
 _GRAIN_TILE = 256
 _GRAIN_AMPLITUDE = 7
 
-_SUBJECT_WORDS: dict[str, str] = {
-    "lighthouse": "lighthouse",
-    "mountain": "mountains",
-    "mountains": "mountains",
-    "peak": "mountains",
-    "peaks": "mountains",
-    "alps": "mountains",
-    "volcano": "mountains",
-    "city": "city",
-    "skyline": "city",
-    "town": "city",
-    "buildings": "city",
-    "downtown": "city",
-    "metropolis": "city",
-    "skyscrapers": "city",
-    "street": "city",
-    "tree": "trees",
-    "trees": "trees",
-    "forest": "trees",
-    "woods": "trees",
-    "pine": "trees",
-    "pines": "trees",
-    "jungle": "trees",
-    "cat": "cat",
-    "cats": "cat",
-    "kitten": "cat",
-    "kitty": "cat",
-    "rocket": "rocket",
-    "spaceship": "rocket",
-    "launch": "rocket",
-    "spacecraft": "rocket",
-    "coffee": "cup",
-    "cup": "cup",
-    "mug": "cup",
-    "latte": "cup",
-    "espresso": "cup",
-    "cafe": "cup",
-    "tea": "cup",
-    "cappuccino": "cup",
-    "logo": "logo",
-    "emblem": "logo",
-    "icon": "logo",
-    "badge": "logo",
-    "monogram": "logo",
-    "brand": "logo",
-    "sticker": "logo",
-    "poster": "poster",
-    "flyer": "poster",
-    "cover": "poster",
-    "banner": "poster",
-    "boat": "boat",
-    "sailboat": "boat",
-    "ship": "boat",
-    "sail": "boat",
-    "yacht": "boat",
-    "house": "house",
-    "cabin": "house",
-    "cottage": "house",
-    "home": "house",
-    "hut": "house",
-    "bird": "birds",
-    "birds": "birds",
-    "seagull": "birds",
-    "gulls": "birds",
-    "flock": "birds",
-    "flower": "flowers",
-    "flowers": "flowers",
-    "garden": "flowers",
-    "tulips": "flowers",
-    "roses": "flowers",
-    "meadow": "flowers",
-    "wildflowers": "flowers",
-}
-_WATER_WORDS = frozenset(
-    (
-        "sea",
-        "ocean",
-        "beach",
-        "lake",
-        "waves",
-        "wave",
-        "coast",
-        "coastal",
-        "harbor",
-        "harbour",
-        "bay",
-        "shore",
-        "lighthouse",
-        "boat",
-        "sailboat",
-        "ship",
-        "yacht",
-        "island",
-        "river",
-        "underwater",
-        "seaside",
-    )
-)
 _QUOTE_RE = re.compile(r"\"([^\"]+)\"|“([^”]+)”|'([^']{2,})'(?![a-z])")
 
 
@@ -138,16 +40,6 @@ def seed_for(prompt: str) -> int:
     """A stable seed from the prompt text (not Python's per-process salted hash)."""
     normal = " ".join(prompt.lower().split())
     return int.from_bytes(hashlib.sha256(normal.encode()).digest()[:8], "big")
-
-
-def subjects_of(prompt: str) -> list[str]:
-    """The subjects the prompt names, in order of first mention, without repeats."""
-    found: list[str] = []
-    for word in words_of(prompt):
-        subject = _SUBJECT_WORDS.get(word)
-        if subject is not None and subject not in found:
-            found.append(subject)
-    return found
 
 
 def work_size(width: int, height: int) -> tuple[int, int]:
@@ -228,27 +120,6 @@ def _hills(
         draw.polygon([*ridge, (w + 10, h + 10), (-10, h + 10)], fill=mix(pal.far, pal.near, t))
         ridges.append(ridge)
     return ridges
-
-
-def _mountains(
-    draw: ImageDraw.ImageDraw, rng: random.Random, pal: Palette, w: int, h: int, horizon: float
-) -> None:
-    count = rng.randint(3, 5)
-    light = mix(pal.far, pal.sky_bottom, 0.35)
-    shade = mix(pal.far, pal.near, 0.35)
-    snow = mix((250, 250, 255), pal.sky_bottom, 0.15)
-    for i in range(count):
-        cx = w * (i + rng.uniform(0.2, 0.8)) / count
-        peak = horizon - h * rng.uniform(0.22, 0.42)
-        half = w * rng.uniform(0.16, 0.28)
-        base = horizon + h * 0.06
-        draw.polygon([(cx - half, base), (cx, peak), (cx, base)], fill=light)
-        draw.polygon([(cx, peak), (cx + half, base), (cx, base)], fill=shade)
-        cap = 0.24
-        left = (cx - half * cap, peak + (base - peak) * cap)
-        right = (cx + half * cap, peak + (base - peak) * cap)
-        notch = [(cx - half * cap * (0.5 - k / 6), left[1] + (k % 2) * h * 0.015) for k in range(4)]
-        draw.polygon([left, (cx, peak), right, *reversed(notch)], fill=snow)
 
 
 def _water(
@@ -645,176 +516,6 @@ def _emblem(draw: Draw, rng: random.Random, pal: Palette, box: Box, initials: st
 # --------------------------------------------------------------------------- composition
 
 
-def _sun_position(rng: random.Random, w: int, h: int, horizon: float) -> tuple[float, float]:
-    return w * rng.uniform(0.22, 0.78), horizon - h * rng.uniform(0.1, 0.28)
-
-
-def _landscape(
-    prompt: str, size: tuple[int, int], rng: random.Random, pal: Palette, subjects: list[str]
-) -> Image.Image:
-    """The full scene (sky, light, land or sea, subjects) on the work canvas, RGB."""
-    w, h = size
-    horizon = h * rng.uniform(0.56, 0.66)
-    sky = vertical_gradient(
-        size, [pal.sky_top, mix(pal.sky_top, pal.sky_bottom, 0.6), pal.sky_bottom]
-    )
-    draw = ImageDraw.Draw(sky)
-    if pal.night or "rocket" in subjects:
-        _stars(draw, rng, w, h, horizon)
-    sun = _sun_position(rng, w, h, horizon)
-    sun_r = min(w, h) * rng.uniform(0.06, 0.1)
-    _glow(sky, sun, sun_r * 4.5, pal.sun, 0.55)
-    draw.ellipse((sun[0] - sun_r, sun[1] - sun_r, sun[0] + sun_r, sun[1] + sun_r), fill=pal.sun)
-    if pal.night:
-        crater = mix(pal.sun, pal.sky_top, 0.12)
-        for _ in range(4):
-            cx, cy = (
-                sun[0] + rng.uniform(-0.5, 0.5) * sun_r,
-                sun[1] + rng.uniform(-0.5, 0.5) * sun_r,
-            )
-            cr = sun_r * rng.uniform(0.1, 0.22)
-            draw.ellipse((cx - cr, cy - cr, cx + cr, cy + cr), fill=crater)
-    if "mountains" in subjects:
-        _mountains(draw, rng, pal, w, h, horizon)
-    if "city" in subjects:
-        _city(draw, rng, pal, Box(0, int(horizon - h * 0.34), w, int(horizon + h * 0.02)))
-    water = bool(set(words_of(prompt)) & _WATER_WORDS)
-    if water:
-        _water(sky, rng, pal, horizon, sun)
-        draw = ImageDraw.Draw(sky)
-    else:
-        _hills(draw, rng, pal, w, h, horizon)
-    side = rng.choice((0.22, 0.78))
-    for subject in subjects:
-        _place_subject(sky, draw, rng, pal, subject, horizon, side, water)
-    return sky
-
-
-def _place_subject(
-    canvas: Image.Image,
-    draw: Draw,
-    rng: random.Random,
-    pal: Palette,
-    subject: str,
-    horizon: float,
-    side: float,
-    water: bool,
-) -> None:
-    w, h = canvas.size
-    unit = min(w, h)
-    if subject == "lighthouse":
-        bw, bh = unit * 0.16, h * 0.52
-        box = Box(
-            int(w * side - bw / 2),
-            int(horizon + h * 0.1 - bh),
-            int(w * side + bw / 2),
-            int(horizon + h * 0.1),
-        )
-        _lighthouse_beam(canvas, rng, box)
-        _lighthouse(ImageDraw.Draw(canvas), rng, pal, box)
-    elif subject == "trees":
-        _trees(draw, rng, pal, Box(0, int(h * 0.45), w, h))
-    elif subject == "cat":
-        cw, ch = unit * 0.22, unit * 0.3
-        cx = w * (1 - side)
-        box = Box(int(cx - cw / 2), int(h - ch - h * 0.04), int(cx + cw / 2), int(h - h * 0.04))
-        draw.ellipse(
-            (cx - cw * 1.6, box.bottom - ch * 0.08, cx + cw * 1.6, h + ch),
-            fill=mix(pal.near, (0, 0, 0), 0.35),
-        )
-        _cat(draw, rng, pal, box)
-    elif subject == "rocket":
-        rw, rh = int(unit * 0.3), int(unit * 0.55)
-        x = int(w * (1 - side) - rw / 2)
-        _rocket(canvas, rng, pal, Box(x, int(h * 0.06), x + rw, int(h * 0.06) + rh))
-    elif subject == "cup":
-        cw, ch = unit * 0.42, unit * 0.42
-        box = Box(
-            int(w / 2 - cw / 2), int(h - ch - h * 0.02), int(w / 2 + cw / 2), int(h - h * 0.02)
-        )
-        _cup(draw, rng, pal, box, table=True)
-    elif subject == "boat" and water:
-        bw = unit * 0.18
-        bx = w * rng.uniform(0.35, 0.65)
-        box = Box(
-            int(bx - bw / 2),
-            int(horizon + h * 0.08 - bw * 1.1),
-            int(bx + bw / 2),
-            int(horizon + h * 0.08),
-        )
-        _boat(draw, rng, pal, box)
-    elif subject == "house":
-        hw = unit * 0.16
-        hx = w * (1 - side)
-        box = Box(
-            int(hx - hw / 2),
-            int(horizon + h * 0.06 - hw),
-            int(hx + hw / 2),
-            int(horizon + h * 0.07),
-        )
-        _house(draw, rng, pal, box)
-    elif subject == "birds":
-        _birds(
-            draw, rng, pal, Box(int(w * 0.1), int(h * 0.1), int(w * 0.9), int(horizon - h * 0.2))
-        )
-    elif subject == "flowers":
-        _flowers(draw, rng, pal, Box(0, int(h * 0.8), w, h))
-
-
-def _subject_alone(
-    size: tuple[int, int],
-    rng: random.Random,
-    pal: Palette,
-    subject: str,
-    initials: str,
-    has_title: bool = False,
-) -> Image.Image:
-    """One subject centred on a transparent RGBA canvas (stickers, cut-outs, logos)."""
-    w, h = size
-    layer = Image.new("RGBA", size, (0, 0, 0, 0))
-    draw = ImageDraw.Draw(layer)
-    side = int(min(w, h) * (0.66 if has_title else 0.8))
-    top = int(h * 0.06) if has_title else (h - side) // 2
-    box = Box((w - side) // 2, top, (w + side) // 2, top + side)
-    drawers: dict[str, Callable[[Draw, random.Random, Palette, Box], None]] = {
-        "lighthouse": _lighthouse,
-        "trees": _trees,
-        "cat": _cat,
-        "boat": _boat,
-        "house": _house,
-        "birds": _birds,
-        "flowers": _flowers,
-    }
-    if subject == "rocket":
-        _rocket(layer, rng, pal, box)
-    elif subject == "cup":
-        _cup(draw, rng, pal, box, table=False)
-    elif subject in drawers:
-        drawers[subject](draw, rng, pal, box)
-    else:
-        _emblem(draw, rng, pal, box, initials)
-    return layer
-
-
-def _logo_card(
-    size: tuple[int, int], rng: random.Random, pal: Palette, initials: str, has_title: bool
-) -> Image.Image:
-    w, h = size
-    card = vertical_gradient(size, [mix(pal.sky_top, (255, 255, 255), 0.08), pal.sky_top])
-    _glow(card, (w / 2, h * 0.45), min(w, h) * 0.6, pal.sky_bottom, 0.5)
-    side = min(w, h) * (0.5 if has_title else 0.62)
-    cy = h * (0.42 if has_title else 0.5)
-    box = Box(int(w / 2 - side / 2), int(cy - side / 2), int(w / 2 + side / 2), int(cy + side / 2))
-    _emblem(ImageDraw.Draw(card), rng, pal, box, initials)
-    return card
-
-
-def _initials(prompt: str, title: str | None) -> str:
-    source = title or ""
-    letters = [word[0] for word in source.split() if word[:1].isalnum()]
-    return "".join(letters[:2]).upper()
-
-
 def add_grain(image: Image.Image, seed: int, amplitude: int = _GRAIN_AMPLITUDE) -> Image.Image:
     """Film grain from a seeded tile (deterministic), added to the colour channels."""
     rng = random.Random(seed)
@@ -829,81 +530,138 @@ def add_grain(image: Image.Image, seed: int, amplitude: int = _GRAIN_AMPLITUDE) 
     return Image.merge(image.mode, [*grained, *bands[3:]])
 
 
-def _title_box(w: int, h: int, layout: str) -> Box:
-    if layout == "logo":
-        return Box(int(w * 0.1), int(h * 0.74), int(w * 0.9), int(h * 0.9))
-    if layout == "alone":
-        return Box(int(w * 0.08), int(h * 0.8), int(w * 0.92), int(h * 0.96))
-    return Box(int(w * 0.08), int(h * 0.06), int(w * 0.92), int(h * 0.22))
-
-
-def _poster(
-    prompt: str,
-    width: int,
-    height: int,
-    rng: random.Random,
-    pal: Palette,
-    subjects: list[str],
-    title: str | None,
-    seed: int,
-) -> Image.Image:
-    margin = max(8, int(min(width, height) * 0.05))
-    band = int(height * 0.2)
-    inner_w, inner_h = width - 2 * margin, height - margin - band
-    scene = _landscape(prompt, work_size(inner_w, inner_h), rng, pal, subjects)
-    scene = scene.resize((inner_w, inner_h), Image.Resampling.LANCZOS)
-    mat: RGB = (245, 239, 228) if luminance(pal.sky_bottom) > 90 else (22, 20, 28)
-    canvas = Image.new("RGB", (width, height), mat)
-    canvas.paste(scene, (margin, margin))
-    line = max(1, margin // 8)
-    ImageDraw.Draw(canvas).rectangle(
-        (
-            margin - 2 * line,
-            margin - 2 * line,
-            width - margin + 2 * line - 1,
-            margin + inner_h + 2 * line - 1,
-        ),
-        outline=pal.accent,
-        width=line,
+def _seagull(draw: Draw, rng: random.Random, pal: Palette, box: Box) -> None:
+    """One gull in flight, wings spread across the box."""
+    colour = mix(pal.near, (0, 0, 0), 0.35)
+    x, y, s = (box.left + box.right) / 2, box.top + box.height * 0.7, box.width / 2
+    draw.line(
+        [
+            (x - s, y - s * 0.3),
+            (x - s * 0.45, y - s * 0.5),
+            (x, y),
+            (x + s * 0.45, y - s * 0.5),
+            (x + s, y - s * 0.3),
+        ],
+        fill=colour,
+        width=max(2, int(s / 7)),
+        joint="curve",
     )
-    canvas = add_grain(canvas, seed)
-    ink: RGB = (28, 24, 32) if luminance(mat) > 128 else (246, 240, 230)
-    text = title or " ".join(w.capitalize() for w in words_of(prompt)[:3]) or "Atelier"
-    draw_text(
-        canvas,
-        text,
-        Box(margin, height - band + band // 8, width - margin, height - band // 8),
-        ink,
+
+
+def _clouds(draw: Draw, rng: random.Random, pal: Palette, box: Box) -> None:
+    """A soft bank of cloud puffs filling the box."""
+    colour = mix((255, 255, 255), pal.sky_bottom, 0.25)
+    w, h = box.width, box.height
+    for k in range(5):
+        cx = box.left + w * (0.15 + 0.7 * k / 4) + rng.uniform(-0.05, 0.05) * w
+        r = h * rng.uniform(0.35, 0.55) * (1.2 if k in (1, 2, 3) else 0.9)
+        cy = box.bottom - r
+        draw.ellipse((cx - r * 1.3, cy - r, cx + r * 1.3, cy + r), fill=colour)
+    draw.rectangle(
+        (box.left + w * 0.08, box.bottom - h * 0.35, box.right - w * 0.08, box.bottom), fill=colour
     )
-    return canvas
 
 
-def compose(prompt: str, width: int, height: int, *, transparent: bool = False) -> Image.Image:
-    """Render ``prompt`` as a picture of exactly ``width`` x ``height`` (RGBA if transparent)."""
-    if width < 1 or height < 1:
-        raise ValueError(f"Image size must be positive, got {width}x{height}.")
-    seed = seed_for(prompt)
-    rng = random.Random(seed)
-    pal = palette_for(prompt)
-    subjects = subjects_of(prompt)
-    titles = quoted_texts(prompt)
-    title = titles[0] if titles else None
-    initials = _initials(prompt, title)
-    if "poster" in subjects and not transparent:
-        rest = [s for s in subjects if s != "poster"]
-        return _poster(prompt, width, height, rng, pal, rest, title, seed)
-    if transparent:
-        main = next((s for s in subjects if s not in ("poster", "logo")), "logo")
-        work = _subject_alone(work_size(width, height), rng, pal, main, initials, title is not None)
-        layout = "alone"
-    elif "logo" in subjects:
-        work = _logo_card(work_size(width, height), rng, pal, initials, title is not None)
-        layout = "logo"
+def _sun(draw: Draw, rng: random.Random, pal: Palette, box: Box) -> None:
+    draw.ellipse((box.left, box.top, box.right, box.bottom), fill=pal.sun)
+
+
+def _moon(draw: Draw, rng: random.Random, pal: Palette, box: Box) -> None:
+    draw.ellipse((box.left, box.top, box.right, box.bottom), fill=pal.sun)
+    r = box.width / 2
+    cx, cy = box.left + r, box.top + r
+    crater = mix(pal.sun, pal.sky_top, 0.14)
+    for _ in range(4):
+        x, y = cx + rng.uniform(-0.5, 0.5) * r, cy + rng.uniform(-0.5, 0.5) * r
+        cr = r * rng.uniform(0.1, 0.22)
+        draw.ellipse((x - cr, y - cr, x + cr, y + cr), fill=crater)
+
+
+def _mountain_range(draw: Draw, rng: random.Random, pal: Palette, box: Box) -> None:
+    w = box.width
+    count = rng.randint(3, 5)
+    light = mix(pal.far, pal.sky_bottom, 0.35)
+    shade = mix(pal.far, pal.near, 0.35)
+    snow = mix((250, 250, 255), pal.sky_bottom, 0.15)
+    base = box.bottom
+    for i in range(count):
+        cx = box.left + w * (i + rng.uniform(0.2, 0.8)) / count
+        peak = box.top + box.height * rng.uniform(0.0, 0.45)
+        half = w * rng.uniform(0.16, 0.28)
+        draw.polygon([(cx - half, base), (cx, peak), (cx, base)], fill=light)
+        draw.polygon([(cx, peak), (cx + half, base), (cx, base)], fill=shade)
+        cap = 0.24
+        left = (cx - half * cap, peak + (base - peak) * cap)
+        right = (cx + half * cap, peak + (base - peak) * cap)
+        draw.polygon([left, (cx, peak), right], fill=snow)
+
+
+def _stars_in(draw: Draw, rng: random.Random, pal: Palette, box: Box) -> None:
+    _stars(draw, rng, box.width, box.height, box.bottom)
+
+
+def _cup_alone(draw: Draw, rng: random.Random, pal: Palette, box: Box) -> None:
+    _cup(draw, rng, pal, box, table=False)
+
+
+def _emblem_plain(draw: Draw, rng: random.Random, pal: Palette, box: Box) -> None:
+    _emblem(draw, rng, pal, box, "")
+
+
+_BY_DRAW: dict[str, Callable[[Draw, random.Random, Palette, Box], None]] = {
+    "stars": _stars_in,
+    "sun": _sun,
+    "moon": _moon,
+    "clouds": _clouds,
+    "mountains": _mountain_range,
+    "city": _city,
+    "lighthouse": _lighthouse,
+    "house": _house,
+    "boat": _boat,
+    "trees": _trees,
+    "cat": _cat,
+    "cup": _cup_alone,
+    "flowers": _flowers,
+    "birds": _birds,
+    "seagull": _seagull,
+    "emblem": _emblem_plain,
+}
+
+
+def draw_element(
+    layer: Image.Image, kind: str, rng: random.Random, pal: Palette, box: Box, initials: str = ""
+) -> None:
+    """Draw one element of ``kind`` into ``box`` on ``layer`` (an RGBA layer of its own);
+    an emblem carries ``initials``."""
+    if kind == "emblem" and initials:
+        _emblem(ImageDraw.Draw(layer), rng, pal, box, initials)
+    elif kind == "rocket":
+        _rocket(layer, rng, pal, box)
     else:
-        work = _landscape(prompt, work_size(width, height), rng, pal, subjects)
-        layout = "scene"
-    image = work.resize((width, height), Image.Resampling.LANCZOS)
-    image = add_grain(image, seed, _GRAIN_AMPLITUDE if not transparent else 4)
-    if title:
-        draw_text(image, title, _title_box(width, height, layout), pal.ink)
-    return image
+        _BY_DRAW[kind](ImageDraw.Draw(layer), rng, pal, box)
+
+
+def glow(canvas: Image.Image, centre: tuple[float, float], radius: float, colour: RGB) -> None:
+    """A soft light around ``centre`` (sun, moon, lamps), painted on ``canvas`` in place."""
+    _glow(canvas, centre, radius, colour, 0.55)
+
+
+def lighthouse_beam(canvas: Image.Image, box: Box) -> None:
+    """The lighthouse's beam and lamp glow, painted on ``canvas`` behind the tower."""
+    _lighthouse_beam(canvas, random.Random(0), box)
+
+
+def hills(canvas: Image.Image, seed: int, pal: Palette, horizon: float) -> None:
+    """Rolling hills from ``horizon`` (pixels) down, painted on ``canvas`` in place."""
+    w, h = canvas.size
+    _hills(ImageDraw.Draw(canvas), random.Random(seed), pal, w, h, horizon)
+
+
+def water(
+    canvas: Image.Image, seed: int, pal: Palette, horizon: float, light: tuple[float, float] | None
+) -> None:
+    """Sea from ``horizon`` (pixels) down, with the light's reflection, on ``canvas``."""
+    _water(canvas, random.Random(seed), pal, horizon, light)
+
+
+"""How to draw each element kind into its box (on the element's own RGBA layer)."""

@@ -18,6 +18,9 @@ import hashlib
 import math
 import re
 
+from agent.engine.edit_outcome import article
+from agent.engine.scene_model import Scene
+
 CONTEXT_IMAGE_TOKENS = 765
 """Mainline input tokens charged per image in context."""
 
@@ -40,50 +43,12 @@ def seed_of(*parts: str) -> int:
     return int.from_bytes(digest[:8], "big")
 
 
-def pick(options: tuple[str, ...], *seed_parts: str) -> str:
-    """Pick one of ``options`` deterministically from ``seed_parts``."""
-    return options[seed_of(*seed_parts) % len(options)]
-
-
 def text_deltas(text: str, words_per_delta: int = 3) -> list[str]:
     """Split a reply into the small pieces streamed as output_text.delta events."""
     words = _WORD_RE.findall(text)
     if not words:
         return [text] if text else []
     return ["".join(words[i : i + words_per_delta]) for i in range(0, len(words), words_per_delta)]
-
-
-_STYLES = (
-    "clean vector illustration with crisp edges",
-    "soft painterly style with visible brush texture",
-    "bold graphic poster style with strong shapes",
-    "warm cinematic photograph look with shallow depth of field",
-    "minimal flat design with generous negative space",
-    "detailed ink sketch with light watercolor washes",
-)
-_COMPOSITIONS = (
-    "centered subject on a balanced layout",
-    "rule-of-thirds composition with the subject on the left",
-    "low-angle view that makes the subject feel monumental",
-    "wide establishing view with layered depth",
-    "close-up framing that fills the frame",
-    "diagonal composition with a sense of motion",
-)
-_PALETTES = (
-    "a warm sunset palette",
-    "a cool teal and navy palette",
-    "muted earth tones",
-    "high-contrast complementary colors",
-    "pastel colors with one vivid accent",
-    "a monochrome palette with a single highlight color",
-)
-_LIGHTING = (
-    "soft diffuse light",
-    "golden-hour side light",
-    "dramatic rim lighting",
-    "even studio lighting",
-    "moody low-key lighting",
-)
 
 
 def subject_of(user_text: str) -> str:
@@ -99,34 +64,6 @@ def subject_of(user_text: str) -> str:
     return text or "an image"
 
 
-def _look(subject: str, variant: int) -> tuple[str, str, str, str]:
-    seed = seed_of(subject.lower())
-    style = _STYLES[(seed + variant) % len(_STYLES)]
-    composition = _COMPOSITIONS[(seed // 7 + variant * 2) % len(_COMPOSITIONS)]
-    palette = _PALETTES[(seed // 49 + variant) % len(_PALETTES)]
-    light = _LIGHTING[(seed // 343) % len(_LIGHTING)]
-    return style, composition, palette, light
-
-
-def revised_prompt(user_text: str, variant: int = 0, variants: int = 1) -> str:
-    """A richer prompt than the user's text: subject plus style, composition, palette, light.
-
-    Variants of one request get distinct compositions and styles.
-    """
-    subject = subject_of(user_text)
-    style, composition, palette, light = _look(subject, variant)
-    head = f"{subject[0].upper()}{subject[1:]}"
-    if variants > 1:
-        head = f"{head} (direction {variant + 1} of {variants})"
-    return f"{head}: {style}, {composition}, {palette}, {light}, high detail."
-
-
-def direction_label(user_text: str, variant: int) -> str:
-    """A few words telling one variant apart from the others."""
-    style, composition, palette, _ = _look(subject_of(user_text), variant)
-    return f"{style}, {composition}, in {palette}"
-
-
 def revised_edit_prompt(source_prompt: str | None, instruction: str) -> str:
     """The prompt of an edited image: what the source showed, plus the requested change."""
     base = (source_prompt or "The provided image").rstrip(".")
@@ -134,25 +71,133 @@ def revised_edit_prompt(source_prompt: str | None, instruction: str) -> str:
     return f"{base}. Edited as requested: {change}."
 
 
+def describe(scene: Scene) -> str:
+    """What a scene shows, in one plain phrase (for revised prompts and replies)."""
+    things = [e.kind for e in scene.elements if e.kind not in ("stars",)]
+    names = []
+    for kind in things:
+        if kind not in names:
+            names.append(kind)
+    what = _listing([article(k) for k in names]) or "an open sky"
+    brief = brief_of(scene.subject)
+    if scene.layout == "logo":
+        head = f"{brief or 'a logo'} with {what}"
+    elif scene.layout == "poster":
+        head = f"{brief or 'a poster'} showing {what}"
+    elif brief and not brief.lower().startswith(what.lower()):
+        head = f"{brief} \u2014 {what}"
+    else:
+        head = what
+    where = {"water": " over the sea", "hills": " over hills"}.get(scene.ground, "")
+    light = describe_palette(scene.palette)
+    parts = [f"{head}{where if scene.layout != 'logo' else ''} {light}"]
+    if scene.style != "painted":
+        parts.append(f"{_STYLE_NAMES.get(scene.style, scene.style)} style")
+    if scene.sky:
+        parts.append("on a plain background")
+    if scene.title:
+        parts.append(f"titled \u201c{scene.title}\u201d")
+    if scene.tagline:
+        parts.append(f"with the tagline \u201c{scene.tagline}\u201d")
+    text = ", ".join(parts)
+    return text[0].upper() + text[1:]
+
+
+_BRIEF_LEAD = re.compile(
+    r"^(?:(?:please|now|ok|okay)\s+)*(?:(?:draw|design|make|create|generate|sketch|paint|"
+    r"render|give|show|mock ?up|i want|i need|i'd like)\s+(?:me\s+|us\s+)?)?"
+    r"(?:(?:\d+|one|two|three|four|a couple of)\s+(?:[\w-]+\s+){0,2}?"
+    r"(?:options|variations|variants|versions|alternatives|takes|directions|ideas|concepts|"
+    r"designs|drafts)\s+(?:for|of|on|about)\s+)?",
+    re.IGNORECASE,
+)
+
+
+def brief_of(subject: str) -> str:
+    """The brief's noun phrase ("a logo for a bakery") without the request's verb or count."""
+    text = _BRIEF_LEAD.sub("", subject.strip()).strip(" .,")
+    text = re.split(r"\s*[,;]\s*|\s+(?:in|with|at)\s+", text)[0]
+    if not text or len(text) > 60:
+        return ""
+    return text if re.match(r"^(?:a|an|the)\b", text, re.I) else f"a {text}"
+
+
+def describe_palette(name: str) -> str:
+    """A palette or time of day in words ("at golden hour", "in a neon palette")."""
+    return {
+        "night": "at night",
+        "golden": "at golden hour",
+        "sunset": "at sunset",
+        "dusk": "at dusk",
+        "day": "in daylight",
+    }.get(name, f"in a {name} palette")
+
+
+_STYLE_NAMES = {
+    "watercolor": "watercolor",
+    "ink": "ink sketch",
+    "flat": "flat vector",
+    "pixel": "pixel art",
+    "vintage": "vintage",
+    "minimal": "minimal",
+}
+
+
+def _listing(items: list[str]) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+API_NOTE = "A real image model would do that: set OPENAI_API_KEY to use one."
+
+
+def edit_reply(done: list[str], failed: list[str], beyond: bool) -> str:
+    """After an edit: exactly what changed, then plainly what could not be done."""
+    parts: list[str] = []
+    if done:
+        parts.append(f"Edited the image: {_listing(done)}.")
+    if failed:
+        lead = "I couldn't" if done else "I didn't change the image: I couldn't"
+        parts.append(f"{lead} {'; '.join(failed)}.")
+        if beyond:
+            parts.append(API_NOTE)
+    return " ".join(parts)
+
+
+def pick_reply(number: int, scene: Scene | None, failed: list[str], beyond: bool) -> str:
+    """After "go with 3" alone: which option is now the one being refined (nothing changed)."""
+    what = f": {describe(scene)[0].lower()}{describe(scene)[1:]}" if scene else ""
+    parts = [f"Going with option {number}{what}."]
+    if failed:
+        parts.append(f"I couldn't {'; '.join(failed)}.")
+        if beyond:
+            parts.append(API_NOTE)
+    parts.append("Tell me what to change next: the light, the background, the text, the format.")
+    return " ".join(parts)
+
+
 def image_reply(subjects: list[str], action: str, blocked: list[str]) -> str:
-    """The short message after the images: what was made and how to refine it."""
+    """The short message after new images: what was drawn (numbered when several)."""
     made = len(subjects)
     parts: list[str] = []
     if made == 1 and action == "edit":
-        parts.append(f"Done: I edited the image ({subjects[0]}).")
+        parts.append(f"Edited the image: {subjects[0]}.")
     elif made == 1:
-        parts.append(f"Here it is: {subjects[0]}.")
+        parts.append(f"Generated: {subjects[0]}.")
     elif made > 1:
-        listing = "; ".join(f"{i + 1}) {s}" for i, s in enumerate(subjects))
-        parts.append(f"Here are {made} distinct directions: {listing}.")
+        listing = " ".join(f"{i + 1} \u00b7 {s}." for i, s in enumerate(subjects))
+        noun = "variations" if action == "edit" else "distinct directions"
+        parts.append(f"Here are {made} {noun}: {listing}")
     if blocked:
         parts.append(blocked_reply(blocked))
     if made:
         parts.append(
-            "Tell me what to change: warmer or cooler colors, brighter, a tagline, a wider "
-            "format, or remove something."
+            "Tell me what to change: the light or time of day, the background, add or remove "
+            "something, a title or tagline, or the format."
             if made == 1
-            else "Pick one and tell me what to refine, or ask for more options."
+            else "Which one should I take further? Say e.g. \u201cgo with 2\u201d or "
+            "\u201cmix 1 and 3\u201d."
         )
     return " ".join(parts)
 
@@ -171,15 +216,16 @@ GREETING = (
     "and I'll draw it; then tell me what to change and I'll refine it."
 )
 CAPABILITIES = (
-    "I can draw images from a description (posters, logos, icons, banners, illustrations, "
-    "mockups), propose several options at once, and edit the current image: make it warmer "
-    "or brighter, add a tagline, remove something, or change its format. Try: "
-    "'draw a poster for a jazz night'."
+    "I can draw images from a description (posters, logos, icons, banners, illustrations), "
+    "propose several directions at once, and edit the current image: add, remove, move, "
+    "resize or recolour things in it, change the background, the time of day, the palette "
+    "or the style, crop it or change its format, and set a title or tagline. Try: "
+    "'draw a poster of a lighthouse titled HARBOR'."
 )
 REFINE_HELP = (
-    "To refine an image, just say what to change, e.g. 'make it warmer', 'add a tagline "
-    "\"Open late\"', 'make it wider' or 'remove the text'. I edit the latest image unless "
-    "you point at another one."
+    "To refine an image, just say what to change, e.g. 'remove the moon', 'make the "
+    "background cream', 'add the tagline \"Open late\"', 'at night' or 'make it square'. "
+    "I edit the latest image unless you point at another one."
 )
 COST_HELP = (
     "Each turn is billed in tokens: my text (input and output) at the chat model's rates, "

@@ -5,9 +5,18 @@ from __future__ import annotations
 import pytest
 from PIL import Image, ImageChops
 
+from agent.engine.codec import scene_meta
 from agent.engine.edits import _text_bands
-from agent.engine.render import render_scene
-from agent.engine.scene import quoted_texts, subjects_of
+from agent.engine.render import (
+    decode_image,
+    draw_scene,
+    encode_image,
+    render_scene,
+    scene_for_prompt,
+    scene_of,
+)
+from agent.engine.scene import quoted_texts
+from agent.engine.scene_model import SCENE_KEY, scene_from_json, scene_words
 from tests.render.helpers import means, spread
 
 
@@ -46,8 +55,8 @@ def test_a_scene_is_a_picture_not_a_flat_fill() -> None:
 
 
 def test_subject_words_are_found_in_order() -> None:
-    assert subjects_of("A cat watching a rocket over the city skyline") == ["cat", "rocket", "city"]
-    assert subjects_of("just colours") == []
+    assert scene_words("A cat watching a rocket over the city skyline") == ["cat", "rocket", "city"]
+    assert scene_words("just colours") == []
 
 
 def test_lighthouse_is_drawn_with_its_red_stripes() -> None:
@@ -107,3 +116,22 @@ def test_output_is_a_fresh_image() -> None:
     assert isinstance(image, Image.Image)
     image.putpixel((0, 0), (1, 2, 3))
     assert render_scene("sea", 128, 128).getpixel((0, 0)) != (1, 2, 3)
+
+
+@pytest.mark.parametrize("fmt", ["png", "jpeg", "webp"])
+def test_the_scene_travels_inside_the_file(fmt: str) -> None:
+    scene = scene_for_prompt("a lighthouse by the sea titled HARBOR")
+    image = draw_scene(scene, (512, 512))
+    assert scene_of(decode_image(encode_image(image, fmt, None))) == scene
+
+
+def test_pictures_without_a_scene_have_none() -> None:
+    plain = Image.new("RGB", (64, 64))
+    assert scene_of(plain) is None and scene_meta(plain) is None
+    plain.info[SCENE_KEY] = "{not json"
+    assert scene_of(plain) is None
+    assert scene_from_json('{"layout": "scene", "palette": "no-such-palette"}') is None
+    assert (
+        scene_from_json('{"layout": "scene", "palette": "dusk", "elements": [{"kind": "x"}]}')
+        is None
+    )
