@@ -233,6 +233,9 @@ class Client:
             socketio_path="/ws/socket.io",
             transports=["websocket"],
             headers={"Cookie": cookie},
+            # The server's connect handler checks the token and loads the thread: under load
+            # (20 users on two workers) that takes longer than the client's 1 s default.
+            wait_timeout=15,
             auth={
                 "sessionId": self.session_id,
                 "clientType": self.client_type,
