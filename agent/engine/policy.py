@@ -7,7 +7,7 @@ Rules, in order:
 3. It calls the tool when the user asks for a visual (draw, poster, logo, ...), when the
    text asks to change the image in context (anything ``render.parse_edit_ops`` recognises),
    or always when ``tool_choice`` forces it.
-4. "3 options" / "three variations" / "4 versions" make N calls (N <= 4), each a distinct
+4. "3 options" / "three variations" / "4 versions" make N calls (N <= 8), each a distinct
    direction; instructions saying "propose 3 distinct directions" do the same for a plain
    visual request.
 5. ``action`` is "edit" when it changes the image in context, else "generate"; the tool's own
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from agent.engine import textgen
 from agent.engine.render import EditOp, parse_edit_ops
 
-MAX_VARIANTS = 4
+MAX_VARIANTS = 8
 
 _VISUAL = re.compile(
     r"\b(draw|drawing|image|images|picture|pictures|pic|photo|photograph|poster|posters|logo|"
@@ -56,9 +56,12 @@ _GREETING = re.compile(
     r"^\s*(hi|hello|hey|hiya|yo|greetings|good (morning|afternoon|evening))\b", re.IGNORECASE
 )
 _NEW = re.compile(r"\b(new|another|fresh|from scratch)\b", re.IGNORECASE)
-_NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "a couple of": 2}
+_NUMBERS = {
+    **{"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8},
+    "a couple of": 2,
+}
 _VARIANTS = re.compile(
-    r"\b(\d+|one|two|three|four|five|six|a couple of)\s+(?:[\w-]+\s+){0,2}?"
+    r"\b(\d+|one|two|three|four|five|six|seven|eight|a couple of)\s+(?:[\w-]+\s+){0,2}?"
     r"(options|variations|variants|versions|alternatives|takes|directions|ideas|concepts|"
     r"designs|drafts|logos|posters|images|pictures|icons|banners|sketches)\b",
     re.IGNORECASE,
@@ -70,6 +73,10 @@ _VARIATION_OPS: tuple[tuple[EditOp, ...], ...] = (
     (EditOp("cooler", amount=0.8), EditOp("contrast", amount=0.6)),
     (EditOp("vintage", amount=0.7),),
     (EditOp("brighter", amount=0.6), EditOp("mute", amount=0.5)),
+    (EditOp("darker", amount=0.6), EditOp("saturate", amount=0.8)),
+    (EditOp("grayscale", amount=1.0),),
+    (EditOp("soften", amount=1.0), EditOp("warmer", amount=0.4)),
+    (EditOp("sharpen", amount=1.0), EditOp("cooler", amount=0.4), EditOp("border")),
 )
 
 _CATEGORIES = {
