@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from agent.billing.calculator import format_quote, quote
 from agent.billing.format import bill_to_csv, bill_to_json, bill_to_markdown, format_usd
 from agent.billing.pricing import PriceBook
-from agent.cli_quote import QuoteGate, ask_terminal, quote_threshold, start_quoted
+from agent.cli_quote import QuoteGate, ask_terminal, start_quoted
 from agent.config import PROFILES, Settings
 from agent.errors import AtelierError, UploadRejected
 from agent.images.spec import FORMATS, SpecError
@@ -26,6 +26,7 @@ from agent.runtime import Atelier
 from agent.session_settings import SessionSettings
 from agent.turn import events as ev
 from agent.turn.event_json import event_json
+from agent.turn.quote import parse_threshold
 from agent.turn.session import Session
 
 CHAT_HELP = """Type a request, one turn per line. Commands:
@@ -111,7 +112,7 @@ def _settings_changes(args: argparse.Namespace) -> dict[str, Any]:
     }
     changes = {key: value for key, value in pairs.items() if value is not None}
     if args.quote_above is not None:
-        changes["quote_above_usd"] = quote_threshold(args.quote_above)
+        changes["quote_above_usd"] = parse_threshold(args.quote_above)
     if args.no_store:
         changes["store"] = False
     return changes

@@ -11,10 +11,9 @@ import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from typing import Any, TextIO
 
-from agent.errors import InvalidSettings, QuoteRequired
+from agent.errors import QuoteRequired
 from agent.images.uploads import Attachment
 from agent.turn import events as ev
 from agent.turn.event_json import event_json
@@ -30,21 +29,6 @@ class Go:
     """Send the turn, with ``changes`` to its settings (Cheaper) or as asked (None)."""
 
     changes: dict[str, Any] | None = None
-
-
-def quote_threshold(value: str) -> Decimal | None:
-    """``--quote-above``: a USD amount, or "off" (never ask); InvalidSettings otherwise."""
-    if value.strip().lower() in ("off", "none", "never"):
-        return None
-    try:
-        amount = Decimal(value.strip().lstrip("$"))
-    except InvalidOperation:
-        amount = Decimal(-1)
-    if not amount.is_finite() or amount < 0:
-        raise InvalidSettings(
-            f"--quote-above takes an amount in USD (e.g. 0.50) or off, not {value!r}."
-        )
-    return amount
 
 
 async def ask_terminal(prompt: str) -> str | None:

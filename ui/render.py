@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import AsyncIterable
 from dataclasses import dataclass, field
-from typing import assert_never
+from typing import ClassVar, assert_never
 
 import chainlit as cl
 
@@ -46,13 +46,15 @@ def bill_action() -> cl.Action:
     return cl.Action(name="bill", payload={}, label="Bill", icon="receipt")
 
 
-def final_image_element(image: ImageRecord, element_id: str | None = None) -> cl.Image:
+def final_image_element(
+    image: ImageRecord, element_id: str | None = None, size: str = "large"
+) -> cl.Image:
     """The persisted element of a finished image (from its file on disk)."""
     element = cl.Image(
         name=f"{image.short_id}.{image.output_format}",
         path=str(image.path),
         display="inline",
-        size="large",
+        size=size,  # type: ignore[arg-type]
     )
     if element_id is not None:
         element.id = element_id
@@ -71,7 +73,12 @@ class _ImageSlot:
 
 
 class TurnRenderer:
-    """Draws one turn as it streams: text, a tool step and a message per image, the bill."""
+    """Draws one turn as it streams: text, a tool step and a message per image, the bill.
+
+    ``ui.gallery.GalleryRenderer`` draws a several-image turn into one grid instead.
+    """
+
+    image_size: ClassVar[str] = "large"
 
     def __init__(self) -> None:
         self._answer: cl.Message | None = None
@@ -125,8 +132,7 @@ class TurnRenderer:
     async def _image_started(self, event: ev.ImageCallStarted) -> None:
         await self._close_answer()
         verb = "Editing" if event.action == "edit" else "Generating"
-        message = cl.Message(content=f"_{verb} {event.size} · {event.quality}…_")
-        await message.send()
+        message = await self._image_message(f"_{verb} {event.size} · {event.quality}…_")
         # Chainlit titles tool steps "Using …" / "Used …": name the tool, show the details.
         step = cl.Step(
             name=f"image generation · {event.size} · {event.quality}",
@@ -139,6 +145,12 @@ class TurnRenderer:
         await step.send()
         self._slots[event.call_id] = _ImageSlot(message=message, step=step)
 
+    async def _image_message(self, content: str) -> cl.Message:
+        """The message an image call draws into (one per call here)."""
+        message = cl.Message(content=content)
+        await message.send()
+        return message
+
     async def _partial(self, event: ev.PartialImage) -> None:
         slot = self._slots.get(event.call_id)
         if slot is None:
@@ -149,7 +161,7 @@ class TurnRenderer:
                 name=f"partial-{event.call_id[-8:]}",
                 content=small,
                 display="inline",
-                size="large",
+                size=self.image_size,  # type: ignore[arg-type]
                 mime=PREVIEW_MIME,
             )
             slot.element.updatable = True
@@ -186,16 +198,21 @@ class TurnRenderer:
             await step.send()
             slot = _ImageSlot(message=message, step=step)
             self._slots[image.id] = slot
-        element = final_image_element(image, slot.element.id if slot.element else None)
+        element_id = slot.element.id if slot.element else None
+        element = final_image_element(image, element_id, self.image_size)
         element.updatable = True
         await element.send(for_id=slot.message.id, persist=True)
         slot.element = element
         slot.image = image
-        slot.message.content = image_caption(image)
-        slot.message.actions = image_actions(image.id)
-        await slot.message.update()
+        await self._label(slot.message, image)
         await self._finish_step(slot, f"Image {image.short_id} ready")
         self.images.append(image)
+
+    async def _label(self, message: cl.Message, image: ImageRecord) -> None:
+        """Caption and buttons of a finished image's message."""
+        message.content = image_caption(image)
+        message.actions = image_actions(image.id)
+        await message.update()
 
     async def _image_failed(self, event: ev.ImageFailed) -> None:
         slot = self._slots.get(event.call_id)

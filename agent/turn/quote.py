@@ -14,12 +14,12 @@ case (uncached input, the full text-output allowance, "auto" at its dearest).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from agent.billing.bills import estimate_turn
 from agent.billing.format import format_usd
 from agent.billing.pricing import PriceBook
-from agent.errors import AtelierError
+from agent.errors import AtelierError, InvalidSettings
 from agent.images.spec import image_model, parse_size
 from agent.session_settings import SessionSettings
 
@@ -93,15 +93,30 @@ class TurnQuote:
     @property
     def summary(self) -> str:
         """One line for people: the price, what it buys, and why it is asked."""
-        return (
-            f"{self.asked.summary[0].upper()}{self.asked.summary[1:]} (above the "
-            f"{usd_cents(self.threshold_usd)} you asked to confirm)."
-        )
+        asked = self.asked.summary
+        limit = usd_cents(self.threshold_usd)
+        return f"{asked[0].upper()}{asked[1:]} (turns above {limit} are confirmed first)."
 
 
 def usd_cents(amount: Decimal) -> str:
     """Money to the cent, rounded half up, for quotes: "$0.63"."""
     return format_usd(amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP), places=2)
+
+
+def parse_threshold(text: str) -> Decimal | None:
+    """A quote threshold as people type it: "0.50", "$1", or "off" (never ask: None).
+    Raises InvalidSettings for anything else."""
+    if text.strip().lower() in ("off", "none", "never"):
+        return None
+    try:
+        amount = Decimal(text.strip().lstrip("$"))
+    except InvalidOperation:
+        amount = Decimal(-1)
+    if not amount.is_finite() or amount < 0:
+        raise InvalidSettings(
+            f"A quote threshold is an amount in USD (e.g. 0.50) or off, not {text!r}."
+        )
+    return amount
 
 
 def make_quote(

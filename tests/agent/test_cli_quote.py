@@ -71,7 +71,7 @@ def test_a_cheap_turn_is_not_quoted_and_quote_above_off_never_asks(tmp_path: Pat
     assert off.returncode == 0, off.stderr
     assert "quote" not in [e["type"] for e in _events(off.stdout)]
     bad = _run(["chat", "--quote-above", "lots"], tmp_path, "")
-    assert bad.returncode == 2 and "--quote-above takes an amount" in bad.stderr
+    assert bad.returncode == 2 and "A quote threshold is an amount in USD" in bad.stderr
 
 
 def _interactive(data_dir: Path, answers: str) -> str:
