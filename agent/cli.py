@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from agent.billing.calculator import format_quote, quote
 from agent.billing.format import bill_to_csv, bill_to_json, bill_to_markdown, format_usd
 from agent.billing.pricing import PriceBook
+from agent.cli_quote import QuoteGate, ask_terminal, start_quoted
 from agent.config import PROFILES, Settings
 from agent.errors import AtelierError, NotFound, UploadRejected
 from agent.images.spec import FORMATS, SpecError
@@ -26,13 +27,15 @@ from agent.session_settings import SessionSettings
 from agent.store.ids import SHOWN, resolve_id
 from agent.turn import events as ev
 from agent.turn.event_json import event_json
+from agent.turn.quote import parse_threshold
 from agent.turn.session import Session
 
 CHAT_HELP = """Type a request, one turn per line. Commands:
   /refine IMAGE_ID text     change one earlier image (its 8-character id is enough)
   /refine IMAGE_ID --mask PATH text
                             change only where the mask (a PNG with alpha) is clear
-  /variations IMAGE_ID      three variations of an image
+  /variations IMAGE_ID [text]
+                            variations of an image (--variants of them, or "6 variations")
   /images                   list this session's images
   /bill                     the session bill so far
   /quit                     leave (the session can be resumed with --session)"""
@@ -65,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--partial-images", type=int, choices=range(4), metavar="0-3")
     chat.add_argument("--no-store", action="store_true", help="zero-data-retention mode")
     chat.add_argument("--jsonl", action="store_true", help="one JSON object per event")
+    chat.add_argument("--variants", type=int, choices=range(2, 9), metavar="2-8")
+    chat.add_argument("--quote-above", metavar="USD|off", help="ask before turns above this")
+    chat.add_argument("--yes", action="store_true", help="send turns above the quote threshold")
 
     engine = sub.add_parser("engine", help="serve the embedded engine over HTTP")
     engine.add_argument("--host", default="127.0.0.1")
@@ -106,8 +112,11 @@ def _settings_changes(args: argparse.Namespace) -> dict[str, Any]:
         "output_format": args.output_format,
         "output_compression": args.output_compression,
         "partial_images": args.partial_images,
+        "variants": args.variants,
     }
     changes = {key: value for key, value in pairs.items() if value is not None}
+    if args.quote_above is not None:
+        changes["quote_above_usd"] = parse_threshold(args.quote_above)
     if args.no_store:
         changes["store"] = False
     return changes
@@ -192,7 +201,9 @@ async def _read_line(interactive: bool) -> str | None:
     return line.rstrip("\n") if line else None
 
 
-async def _chat_command(session: Session, line: str, printer: ChatPrinter) -> bool:
+async def _chat_command(
+    session: Session, line: str, printer: ChatPrinter, gate: QuoteGate | None = None
+) -> bool:
     """Run one line; returns False when the user wants to leave."""
     words = line.split(maxsplit=2)
     command = words[0].lower() if words else ""
@@ -227,7 +238,11 @@ async def _chat_command(session: Session, line: str, printer: ChatPrinter) -> bo
     elif command.startswith("/"):
         printer.err.write(f"Unknown command {command}.\n{CHAT_HELP}\n")
         return True
-    turn = session.start_turn(text, target_image=target, mask=mask, variations_of=variations)
+    turn = await start_quoted(
+        session, gate, text, target_image=target, mask=mask, variations_of=variations
+    )
+    if turn is None:  # its quote was cancelled
+        return True
     async for event in turn:
         printer.emit(event)
     return True
@@ -274,6 +289,8 @@ async def chat(args: argparse.Namespace, settings: Settings) -> int:
     """Chat in the terminal; every stdin line is a turn."""
     interactive = sys.stdin.isatty() and not args.jsonl
     printer = ChatPrinter(sys.stdout, sys.stderr, args.jsonl)
+    ask = ask_terminal if interactive else None
+    gate = QuoteGate(sys.stdout, sys.stderr, args.jsonl, args.yes, ask)
     async with await Atelier.open(settings) as atelier:
         session = await _open_session(atelier, args)
         if not args.jsonl:
@@ -283,7 +300,7 @@ async def chat(args: argparse.Namespace, settings: Settings) -> int:
             )
         while (line := await _read_line(interactive)) is not None:
             try:
-                if line.strip() and not await _chat_command(session, line.strip(), printer):
+                if line.strip() and not await _chat_command(session, line.strip(), printer, gate):
                     break
             except NotFound as error:  # a mistyped id: say so, keep the chat going
                 printer.err.write(f"{error.user_message}\n")

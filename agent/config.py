@@ -23,6 +23,9 @@ Profile = Literal["studio", "brainstorm", "support"]
 
 PROFILES: tuple[Profile, ...] = ("studio", "brainstorm", "support")
 
+MIN_VARIANTS, MAX_VARIANTS = 2, 8
+"""How many images Variations and Brainstorm may ask for in one turn."""
+
 
 class ImageOptions(BaseModel):
     """What a turn asks for: models and image options. The one list of these fields:
@@ -39,6 +42,10 @@ class ImageOptions(BaseModel):
     partial_images: int = Field(default=2, ge=0, le=3)
     moderation: Moderation = "auto"
     store: bool = True
+    # Variations and Brainstorm directions per turn; a turn whose quote is above
+    # quote_above_usd waits for Go (None: never ask).
+    variants: int = Field(default=3, ge=MIN_VARIANTS, le=MAX_VARIANTS)
+    quote_above_usd: Decimal | None = Field(default=Decimal("0.25"), ge=0)
 
     @field_validator("size", mode="before")
     @classmethod

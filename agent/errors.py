@@ -117,6 +117,12 @@ class BudgetExceeded(AtelierError):
         self.remaining = remaining
 
 
+class QuoteRequired(AtelierError):
+    """A turn priced above the session's quote threshold was started without Go."""
+
+    code = "quote_required"
+
+
 class AuthenticationFailed(AtelierError):
     """The API key was refused."""
 

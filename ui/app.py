@@ -36,6 +36,7 @@ from agent.session_settings import SessionSettings
 from agent.turn.session import Session
 from agent.turn.turn import Turn
 from ui import actions, lineage, local_assets, select_area
+from ui import quote as quote_ui
 from ui.auth import auth_enabled, ensure_auth_secret, load_users, private_files
 from ui.chat_settings import build_widgets, changes_from
 from ui.commands import COMMANDS, command_of, run_command
@@ -167,6 +168,13 @@ if refusal := remote_single_user_refusal(chainlit_config.run.host, _logins_on, _
     raise SystemExit(2)
 
 
+def _engine_requests() -> int | None:
+    """Requests the embedded engine has received (None with an API key, or before startup)."""
+    atelier = _proc().atelier
+    engine = atelier.engine if atelier is not None else None
+    return engine.request_count if engine is not None else None
+
+
 def _surface() -> HttpSurface:
     proc = _proc()
     if proc.surface is None:
@@ -177,6 +185,7 @@ def _surface() -> HttpSurface:
             lambda: _proc().probe,
             logins_on=_logins_on,
             usernames=_users.usernames if _users is not None else frozenset(),
+            engine_requests=_engine_requests,
         )
     return proc.surface
 
@@ -388,19 +397,21 @@ async def _run_turn(
     attachments: tuple[Attachment, ...] = (),
     mask: Attachment | None = None,
     variations_of: str | None = None,
+    confirmed: bool = False,
+    settings: dict[str, Any] | None = None,
 ) -> None:
-    # Several images side by side: Variations, and Brainstorm's directions (not the
-    # refinement of one picked image).
-    gallery = variations_of is not None or (session.profile == "brainstorm" and not target_image)
+    asked: dict[str, Any] = {
+        "target_image": target_image,
+        "attachments": attachments,
+        "mask": mask,
+        "variations_of": variations_of,
+    }
+    if not confirmed and await quote_ui.ask_first(session, text, asked):
+        return  # the quote is shown: nothing is sent before Go (_quote_answer)
     nothing_to_edit = session.latest_image_id is None and not attachments and not variations_of
-    turn = session.start_turn(
-        text,
-        target_image=target_image,
-        attachments=attachments,
-        mask=mask,
-        variations_of=variations_of,
-    )
-    renderer = TurnRenderer(gallery=gallery, nothing_to_edit=nothing_to_edit)
+    turn = session.start_turn(text, **asked, confirmed=confirmed, settings=settings)
+    # Several images (Variations, Brainstorm's directions, "6 options") share one gallery.
+    renderer = TurnRenderer(gallery=turn.planned > 1, nothing_to_edit=nothing_to_edit)
     cl.user_session.set(RUNNING, (turn, renderer))
     try:
         await renderer.consume(turn)  # the turn records itself whatever happens here
@@ -511,6 +522,20 @@ def _start_task(turn: Coroutine[Any, Any, None]) -> None:
             await context.emitter.task_end()
 
     context.session.current_task = asyncio.create_task(run())
+
+
+@cl.action_callback(quote_ui.GO)
+@cl.action_callback(quote_ui.CHEAPER)
+@cl.action_callback(quote_ui.CANCEL)
+async def _quote_answer(action: cl.Action) -> None:
+    """Go, Cheaper or Cancel on a quote: start the quoted turn, or not."""
+    session = _session()
+    pending = await quote_ui.answer(action)
+    if session is not None and pending is not None:
+        start = _run_turn(
+            session, pending.text, **pending.asked, confirmed=True, settings=pending.settings
+        )
+        _start_task(start)
 
 
 @cl.action_callback("download")

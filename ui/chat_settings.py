@@ -11,8 +11,11 @@ from typing import Any
 
 from chainlit.input_widget import InputWidget, Select, Slider, TextInput
 
+from agent.config import MAX_VARIANTS, MIN_VARIANTS
+from agent.errors import InvalidSettings
 from agent.images.spec import IMAGE_MODEL_NAMES, SIZE_PRESETS
 from agent.session_settings import SessionSettings
+from agent.turn.quote import parse_threshold
 
 MAINLINE_MODELS = ("gpt-5.1", "gpt-5", "gpt-5-mini", "gpt-5-nano", "gpt-4.1")
 QUALITIES = ("low", "medium", "high", "auto", "xhigh", "max")
@@ -96,6 +99,22 @@ def build_widgets(settings: SessionSettings) -> list[InputWidget]:
             values=list(MODERATIONS),
             initial_value=settings.moderation,
         ),
+        Slider(
+            id="variants",
+            label="Variations and Brainstorm directions per turn",
+            initial=settings.variants,
+            min=MIN_VARIANTS,
+            max=MAX_VARIANTS,
+            step=1,
+        ),
+        TextInput(
+            id="quote_above_usd",
+            label="Ask before turns above (USD)",
+            initial="off" if settings.quote_above_usd is None else str(settings.quote_above_usd),
+            placeholder="e.g. 0.25 — or off to never ask",
+            description="A turn whose estimate is higher shows its price first: Go, Cheaper "
+            "or Cancel.",
+        ),
         Select(
             id="mainline_model",
             label="Chat model",
@@ -118,8 +137,15 @@ def _wanted(values: Mapping[str, Any], current: SessionSettings) -> dict[str, An
         wanted["size"] = custom
     elif isinstance(values.get("size"), str) and values["size"]:
         wanted["size"] = values["size"]
-    if values.get("partial_images") is not None:
-        wanted["partial_images"] = int(values["partial_images"])
+    for key in ("partial_images", "variants"):
+        if values.get(key) is not None:
+            wanted[key] = int(values[key])
+    threshold = values.get("quote_above_usd")
+    if isinstance(threshold, str):
+        try:
+            wanted["quote_above_usd"] = parse_threshold(threshold or "off")
+        except InvalidSettings:
+            wanted["quote_above_usd"] = threshold  # refused, with its reason, on update
     compression = values.get("output_compression")
     if compression is not None:
         keep_default = current.output_compression is None and int(compression) == (

@@ -31,18 +31,26 @@ logger = logging.getLogger(__name__)
 
 
 def image_actions(image_id: str, number: int | None = None) -> list[cl.Action]:
-    """The buttons under every finished image (numbered when several share a gallery)."""
+    """The buttons under every finished image.
+
+    In a gallery (``number`` given) each variant gets numbered Refine, Variations and
+    Download buttons only, so eight variants stay readable; a refined pick has them all.
+    """
     payload = {"image_id": image_id}
     tag = "" if number is None else f" {number}"
-    return [
+    buttons = [
         cl.Action(
             name="refine", payload=payload, label=f"Refine {tag.strip() or 'this'}", icon="pencil"
         ),
         cl.Action(name="variations", payload=payload, label=f"Variations{tag}", icon="layers"),
         cl.Action(name="download", payload=payload, label=f"Download{tag}", icon="download"),
-        cl.Action(name="lineage", payload=payload, label=f"Lineage{tag}", icon="git-branch"),
-        cl.Action(name="select_area", payload=payload, label=f"Select area{tag}", icon="brush"),
     ]
+    if number is None:
+        buttons += [
+            cl.Action(name="lineage", payload=payload, label="Lineage", icon="git-branch"),
+            cl.Action(name="select_area", payload=payload, label="Select area", icon="brush"),
+        ]
+    return buttons
 
 
 def bill_action() -> cl.Action:

@@ -63,7 +63,9 @@ class HttpSurface:
         *,
         logins_on: bool,
         usernames: frozenset[str],
+        engine_requests: Callable[[], int | None] = lambda: None,
     ) -> None:
+        self.engine_requests = engine_requests  # requests the embedded engine received
         self.web = web
         self.layer = layer
         self.storage = storage
@@ -111,6 +113,7 @@ class HttpSurface:
                 "rss_mb": snapshot.get("rss_mb"),
                 "peak_rss_mb": snapshot.get("peak_rss_mb"),
                 "sessions": len(ws_sessions_id),
+                "engine_requests": self.engine_requests(),
             },
             headers={"Cache-Control": "no-store"},
         )

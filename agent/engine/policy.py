@@ -10,7 +10,7 @@ Rules, in order:
    new picture is an edit (``understand.interpret``); a Brainstorm pick ("go with 3", "mix 1
    and 3") edits the picked variant. An edit that changes nothing makes no image and says why.
 4. Otherwise it draws when the user asks for a visual (draw, poster, logo, ...), or always
-   when ``tool_choice`` forces it. "3 options" / "three variations" make N calls (N <= 4),
+   when ``tool_choice`` forces it. "3 options" / "three variations" make N calls (N <= 8),
    each a distinct direction; instructions saying "propose 3 distinct directions" do the same.
 5. ``action`` is "edit" when it changes the image in context, else "generate"; the tool's own
    ``action`` option forces it.
@@ -30,7 +30,7 @@ from agent.engine.render import scene_for_prompt
 from agent.engine.scene_model import Scene, scene_words
 from agent.engine.wording import Pick, lettering_of, pick_of
 
-MAX_VARIANTS = 4
+MAX_VARIANTS = 8
 
 _VISUAL = re.compile(
     r"\b(draw|drawing|image|images|picture|pictures|pic|photo|photograph|poster|posters|logo|"
@@ -61,9 +61,12 @@ _GREETING = re.compile(
     r"^\s*(hi|hello|hey|hiya|yo|greetings|good (morning|afternoon|evening))\b", re.IGNORECASE
 )
 _NEW = re.compile(r"\b(new|another|fresh|from scratch)\b", re.IGNORECASE)
-_NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "a couple of": 2}
+_NUMBERS = {
+    **{"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8},
+    "a couple of": 2,
+}
 _VARIANTS = re.compile(
-    r"\b(\d+|one|two|three|four|five|six|a couple of)\s+(?:[\w-]+\s+){0,2}?"
+    r"\b(\d+|one|two|three|four|five|six|seven|eight|a couple of)\s+(?:[\w-]+\s+){0,2}?"
     r"(options|variations|variants|versions|alternatives|takes|directions|ideas|concepts|"
     r"designs|drafts|logos|posters|images|pictures|icons|banners|sketches)\b",
     re.IGNORECASE,

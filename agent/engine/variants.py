@@ -29,12 +29,20 @@ DIRECTIONS = (
     Direction("Neon night", "neon", "painted", True, -0.06, 1.2),
     Direction("Minimal line", "pastel", "minimal", False, 0.08, 0.85),
     Direction("Watercolor", "ocean", "watercolor", True, 0.03, 1.1),
+    Direction("Ink on paper", "monochrome", "ink", False, -0.04, 0.95),
+    Direction("Flat forest", "forest", "flat", True, 0.05, 1.15),
+    Direction("Pixel sunset", "sunset", "pixel", False, -0.08, 1.0),
+    Direction("Frosty painted", "winter", "painted", True, 0.0, 0.9),
 )
 _TINTS = (
     ("Warmer and more vivid", (("warmer", 0.8), ("saturate", 0.6))),
     ("Cooler, with more contrast", (("cooler", 0.8), ("contrast", 0.6))),
     ("Vintage", (("vintage", 0.7),)),
     ("Brighter and softer", (("brighter", 0.6), ("mute", 0.5))),
+    ("Darker and richer", (("darker", 0.6), ("saturate", 0.8))),
+    ("Black and white", (("grayscale", 1.0),)),
+    ("Dreamy and warm", (("soften", 1.0), ("warmer", 0.4))),
+    ("Crisp and cool", (("sharpen", 1.0), ("cooler", 0.4), ("contrast", 0.3))),
 )
 
 

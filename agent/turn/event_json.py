@@ -11,6 +11,7 @@ from agent.billing.format import decimal_str as money
 from agent.billing.format import line_json
 from agent.store.records import TurnBill
 from agent.turn import events as ev
+from agent.turn.quote import QuoteOption
 
 
 def bill_json(bill: TurnBill) -> dict[str, Any]:
@@ -24,10 +25,30 @@ def bill_json(bill: TurnBill) -> dict[str, Any]:
     }
 
 
-def event_json(event: ev.AgentEvent) -> dict[str, Any]:
-    """The JSON form of any agent event."""
+def option_json(option: QuoteOption) -> dict[str, Any]:
+    """One way to run a quoted turn."""
+    return {
+        "images": option.images,
+        "size": option.size,
+        "quality": option.quality,
+        "estimate_usd": money(option.estimate_usd),
+        "summary": option.summary,
+    }
+
+
+def event_json(event: ev.AgentEvent | ev.Quoted) -> dict[str, Any]:
+    """The JSON form of any agent event (and of the quote before a turn)."""
     base: dict[str, Any] = {"type": event.type, "session_id": event.session_id}
     match event:
+        case ev.Quoted():
+            quote = event.quote
+            return {
+                **base,
+                "summary": quote.summary,
+                "threshold_usd": money(quote.threshold_usd),
+                "asked": option_json(quote.asked),
+                "cheaper": option_json(quote.cheaper) if quote.cheaper else None,
+            }
         case ev.TurnStarted():
             return {
                 **base,

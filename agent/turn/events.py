@@ -14,6 +14,7 @@ from typing import Literal
 from agent.billing.usage import ResponseUsage
 from agent.errors import AtelierError
 from agent.store.records import ImageRecord, TurnBill
+from agent.turn.quote import TurnQuote
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,16 @@ class TurnFailed:
     spent: TurnBill
     session_total_usd: Decimal | None
     images_kept: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Quoted:
+    """Before a turn, not part of it: its quote is above the session's threshold, so it
+    waits for Go (``Session.quote``). Nothing has been sent."""
+
+    type: Literal["quote"] = field(default="quote", init=False, repr=False)
+    session_id: str
+    quote: TurnQuote
 
 
 AgentEvent = (

@@ -18,7 +18,7 @@ from agent.billing.bills import SessionBill
 from agent.billing.pricing import PriceBook
 from agent.billing.usage import ResponseUsage
 from agent.config import Profile, Settings
-from agent.errors import NotFound
+from agent.errors import AtelierError, NotFound
 from agent.images import b64
 from agent.images.uploads import Attachment
 from agent.prompts import PromptBook
@@ -29,6 +29,7 @@ from agent.store.imagefiles import read_image_bytes, thumbnail
 from agent.store.records import ImageRecord, SessionRecord, TurnRecord
 from agent.turn.events import AgentEvent
 from agent.turn.model import Model
+from agent.turn.quote import TurnQuote
 from agent.turn.requests import TargetImage
 from agent.turn.retry import RetryPolicy
 from agent.turn.turn import Turn, TurnInput
@@ -145,12 +146,60 @@ class Session:
         attachments: Sequence[Attachment] = (),
         mask: Attachment | None = None,
         variations_of: str | None = None,
+        confirmed: bool = False,
+        settings: dict[str, Any] | None = None,
     ) -> Turn:
-        """Start one turn as a task; read its events from the returned Turn."""
-        turn = Turn(self, TurnInput(text, target_image, tuple(attachments), mask, variations_of))
+        """Start one turn as a task; read its events from the returned Turn.
+
+        A turn whose quote (``quote``) is above the session's threshold is sent only with
+        ``confirmed=True``; otherwise it ends with QuoteRequired before any request.
+        ``settings`` changes this turn's settings only (e.g. a quote's ``cheaper.changes``);
+        invalid ones raise InvalidSettings here.
+        """
+        inputs = self._inputs(text, target_image, attachments, mask, variations_of, settings)
+        turn = Turn(self, TurnInput(**{**inputs, "confirmed": confirmed}))
         running = self.deps.running
         running.add(turn)
         return turn.start(on_done=running.discard)
+
+    async def quote(
+        self,
+        text: str,
+        *,
+        target_image: str | None = None,
+        attachments: Sequence[Attachment] = (),
+        mask: Attachment | None = None,
+        variations_of: str | None = None,
+        settings: dict[str, Any] | None = None,
+    ) -> TurnQuote | None:
+        """The quote of the turn ``start_turn`` would start with the same arguments, or None
+        when it needs no Go. Sends nothing. A turn that cannot be prepared (bad settings, an
+        image not in this chat) has no quote: starting it reports why."""
+        try:
+            inputs = self._inputs(text, target_image, attachments, mask, variations_of, settings)
+            turn = Turn(self, TurnInput(**inputs))
+            await turn.prepare()
+        except AtelierError:
+            return None
+        return turn.quote
+
+    def _inputs(
+        self,
+        text: str,
+        target_image: str | None,
+        attachments: Sequence[Attachment],
+        mask: Attachment | None,
+        variations_of: str | None,
+        settings: dict[str, Any] | None,
+    ) -> dict[str, Any]:
+        return {
+            "text": text,
+            "target_image": target_image,
+            "attachments": tuple(attachments),
+            "mask": mask,
+            "variations_of": variations_of,
+            "settings": self.settings.updated(**settings) if settings else None,
+        }
 
     async def run_turn(self, text: str, **kwargs: Any) -> AsyncIterator[AgentEvent]:
         """``start_turn`` as an async iterator of its events (ends with TurnBilled/TurnFailed)."""

@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from agent.billing.bills import ImageCost, approx_tokens, bill_turn, estimate_turn
+from agent.billing.bills import ImageCost, approx_tokens, bill_turn
 from agent.billing.budgets import BudgetState, check_budgets
 from agent.billing.usage import ResponseUsage, usage_from_response
 from agent.errors import (
@@ -29,14 +29,18 @@ from agent.errors import (
     Cancelled,
     Incomplete,
     InvalidSettings,
+    QuoteRequired,
     UpstreamError,
     translate,
 )
 from agent.images.masks import check_mask
 from agent.images.uploads import Attachment
+from agent.session_settings import SessionSettings
 from agent.store.records import Spend, TurnBill, TurnRecord, TurnStatus
 from agent.turn.events import AgentEvent, BudgetWarning, TurnBilled, TurnFailed, TurnStarted
+from agent.turn.quote import Prompt, TurnQuote, estimate, make_quote
 from agent.turn.requests import TargetImage, build_request
+from agent.turn.variants import instructions_for, planned_images, variations_text
 from agent.turn.wire import Progress, Translator, WireContext
 
 if TYPE_CHECKING:
@@ -45,9 +49,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 MAX_IMAGES_PER_TURN: dict[str, int] = {"studio": 4, "brainstorm": 4, "support": 1}
-"""The most images one turn of a profile is budgeted for (the model makes at most 4)."""
+"""The fewest images one turn of a profile is budgeted for (the model decides how many it
+makes); a turn asking for more (``agent.turn.variants``, up to 8) is budgeted for those."""
 
-VARIATIONS = 3
 STOPPED = "Stopped. Images already finished are kept."
 ABANDONED = "The turn was abandoned before it finished."
 
@@ -61,6 +65,8 @@ class TurnInput:
     attachments: Sequence[Attachment] = ()
     mask: Attachment | None = None
     variations_of: str | None = None
+    confirmed: bool = False  # Go was given on its quote (agent.turn.quote)
+    settings: SessionSettings | None = None  # this turn only (e.g. the quote's Cheaper)
 
 
 def _data_urls(
@@ -79,11 +85,12 @@ class Turn:
         self.number = 0
         self.text = inputs.text.strip()
         self.target_image = inputs.variations_of or inputs.target_image
-        self.settings = session.settings
+        self.settings = inputs.settings or session.settings
         self.started_at = datetime.now(UTC)
         self.request: dict[str, Any] | None = None
         self.sent = False
         self.estimate: Decimal | None = None
+        self.quote: TurnQuote | None = None
         self.progress = Progress()
         self.usage = ResponseUsage()
         self.status: TurnStatus | None = None
@@ -94,8 +101,15 @@ class Turn:
         self._cancel_reason: str | None = None
         self._task: asyncio.Task[TurnBilled | TurnFailed] | None = None
         self._running = False
+        self.planned = planned_images(
+            session.profile,
+            self.text,
+            variations=inputs.variations_of is not None,
+            refining=inputs.target_image is not None or inputs.mask is not None,
+            setting=self.settings.variants,
+        )
         if inputs.variations_of:
-            self.text = self.text or f"{VARIATIONS} variations of this image"
+            self.text = self.text or variations_text(self.planned)
 
     # ----------------------------------------------------------------- consumers
 
@@ -199,9 +213,12 @@ class Turn:
             return TurnFailed(session.id, 0, error, TurnBill(), await session.total_usd())
         problem: AtelierError | None = None
         try:
-            await self._prepare()
+            await self.prepare()
         except AtelierError as error:
             problem = error
+        if problem is None and self.quote is not None and not self.inputs.confirmed:
+            unconfirmed = QuoteRequired(f"Not sent: {self.quote.summary} Confirm it first.")
+            return TurnFailed(session.id, 0, unconfirmed, TurnBill(), await session.total_usd())
         warnings: list[BudgetState] = []
 
         def admit(spend: Spend) -> None:
@@ -255,8 +272,9 @@ class Turn:
             BudgetState("app_daily", app.app_daily_budget_usd, spend.app_today_usd),
         ]
 
-    async def _prepare(self) -> None:
-        """Check the settings, the target and the mask; build the request and its estimate."""
+    async def prepare(self) -> None:
+        """Check the settings, the target and the mask; build the request, its estimate and
+        its quote. Sends nothing (``Session.quote`` calls it on a turn it never starts)."""
         session, settings, inputs = self.session, self.settings, self.inputs
         settings.check()
         target_record = await session.image(self.target_image) if self.target_image else None
@@ -273,7 +291,11 @@ class Turn:
         image_urls, mask_url = await asyncio.to_thread(_data_urls, inputs.attachments, inputs.mask)
         self.request = build_request(
             settings=settings,
-            instructions=session.deps.prompts.for_profile(session.profile),
+            instructions=instructions_for(
+                session.deps.prompts.for_profile(session.profile),
+                directions=settings.variants,
+                planned=self.planned,
+            ),
             text=self.text,
             previous_response_id=session.last_response_id,
             target=self._target,
@@ -282,29 +304,23 @@ class Turn:
             force_image=inputs.variations_of is not None,
             metadata={"atelier_session": session.id, "turn": "0"},
         )
-        self.estimate = self._estimate(self.request)
+        prompt = self._prompt(self.request)
+        prices = session.deps.prices
+        budgeted = max(self.planned, MAX_IMAGES_PER_TURN[session.profile])
+        self.estimate = estimate(settings, budgeted, prompt, prices)
+        self.quote = make_quote(
+            settings, session_id=session.id, images=self.planned, prompt=prompt, prices=prices
+        )
 
-    def _estimate(self, request: dict[str, Any]) -> Decimal | None:
-        settings, session = self.settings, self.session
-        prompt = str(request.get("instructions", "")) + "".join(
+    def _prompt(self, request: dict[str, Any]) -> Prompt:
+        text = str(request.get("instructions", "")) + "".join(
             str(part.get("text", ""))
             for item in request["input"]
             for part in item.get("content", [])
             if isinstance(part, dict)
         )
-        variations = self.inputs.variations_of is not None
-        bill = estimate_turn(
-            mainline_model=settings.mainline_model,
-            image_model=settings.image_model,
-            size=settings.size,
-            quality=settings.quality,
-            partial_images=settings.partial_images,
-            max_images=VARIATIONS if variations else MAX_IMAGES_PER_TURN[session.profile],
-            prompt_tokens=approx_tokens(prompt),
-            context_tokens=session.context_tokens if "previous_response_id" in request else 0,
-            prices=session.deps.prices,
-        )
-        return bill.total_usd
+        chained = "previous_response_id" in request
+        return Prompt(approx_tokens(text), self.session.context_tokens if chained else 0)
 
     async def _stream(self) -> None:
         """Send the request, retrying only while nothing has arrived, and translate events."""

@@ -113,9 +113,12 @@ async def test_several_images_in_one_turn_then_variations(settings: Settings) ->
     model = ScriptedModel([Image(), Image(), Image()], [Image(action="edit")] * 3)
     async with await Atelier.open(settings, model=model) as app:
         session = await app.new_session(user_id="team", profile="brainstorm")
-        made = ready(await collect(session, "logos"))
+        # 3 directions at medium are above the default quote threshold: Go is given.
+        made = ready(await collect(session, "logos", confirmed=True))
         assert len(made) == 3 and len({m.image.sha256 for m in made}) == 3
-        outcome = closing(await collect(session, "", variations_of=made[1].image.id))
+        outcome = closing(
+            await collect(session, "", variations_of=made[1].image.id, confirmed=True)
+        )
         assert isinstance(outcome, ev.TurnBilled)
         assert model.requests[1]["tool_choice"] == {"type": "image_generation"}
         kids = [i for i in await session.images() if i.parent_id == made[1].image.id]

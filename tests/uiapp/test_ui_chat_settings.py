@@ -43,3 +43,19 @@ def test_a_bad_change_is_refused_with_what_to_do() -> None:
     with pytest.raises(InvalidSettings) as caught:
         current.updated(**changes)
     assert "16" in caught.value.user_message
+
+
+def test_variants_and_the_quote_threshold_round_trip() -> None:
+    from decimal import Decimal
+
+    current = SessionSettings()
+    values = _panel_values(current)
+    assert values["variants"] == 3 and values["quote_above_usd"] == "0.25"
+    assert changes_from(values, current) == {}
+    changed = {**values, "variants": 8.0, "quote_above_usd": " $1.50 "}
+    assert changes_from(changed, current) == {"variants": 8, "quote_above_usd": Decimal("1.50")}
+    assert changes_from({**values, "quote_above_usd": "off"}, current) == {"quote_above_usd": None}
+    off = SessionSettings(quote_above_usd=None)
+    assert _panel_values(off)["quote_above_usd"] == "off"
+    with pytest.raises(InvalidSettings):
+        current.updated(**changes_from({**values, "quote_above_usd": "lots"}, current))
