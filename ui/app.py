@@ -35,7 +35,7 @@ from agent.runtime import Atelier
 from agent.session_settings import SessionSettings
 from agent.turn.session import Session
 from agent.turn.turn import Turn
-from ui import actions, lineage, select_area
+from ui import actions, lineage, select_area, storage_s3
 from ui.auth import auth_enabled, ensure_auth_secret, load_users, private_files
 from ui.chat_settings import build_widgets, changes_from
 from ui.commands import COMMANDS, command_of
@@ -99,7 +99,8 @@ def _atelier() -> Atelier:
 def _storage() -> LocalStorageClient:
     proc = _proc()
     if proc.storage is None:
-        proc.storage = LocalStorageClient(proc.settings.data_dir / "files")
+        # Local disk, or a bucket when ATELIER_STORAGE_URL is set (cached under data_dir).
+        proc.storage = storage_s3.storage_client(proc.settings)
     return proc.storage
 
 
@@ -149,6 +150,8 @@ async def _shutdown() -> None:
     if proc.atelier is not None:
         await proc.atelier.aclose()
         proc.atelier = None
+    if isinstance(proc.storage, storage_s3.S3StorageClient):
+        await proc.storage.close()
 
 
 # --------------------------------------------------------------------------- who is there

@@ -318,7 +318,7 @@ class Turn:
                 self.number,
                 self.text,
                 self.settings,
-                session.deps.settings.images_dir,
+                session.deps.files,
                 self._target,
                 session.latest_image_id,
             )
