@@ -110,8 +110,10 @@ def _storage() -> LocalStorageClient:
 def _layer() -> SQLiteDataLayer:
     proc = _proc()
     if proc.data_layer is None:
-        proc.data_layer = SQLiteDataLayer(
-            proc.settings.db_path, _storage(), on_thread_deleted=_delete_session
+        proc.data_layer = SQLiteDataLayer(  # PostgreSQL when ATELIER_DATABASE_URL is set
+            proc.settings.database_url or proc.settings.db_path,
+            _storage(),
+            on_thread_deleted=_delete_session,
         )
     return proc.data_layer
 
