@@ -23,9 +23,11 @@ from typing import TYPE_CHECKING, Any
 
 from agent.billing.bills import ImageCost, approx_tokens, bill_turn, estimate_turn
 from agent.billing.budgets import BudgetState, check_budgets
+from agent.billing.quotas import VisitorLimits, is_visitor, quota_refusal, visitor_precheck
 from agent.billing.usage import ResponseUsage, usage_from_response
 from agent.errors import (
     AtelierError,
+    BudgetExceeded,
     Cancelled,
     Incomplete,
     InvalidSettings,
@@ -34,6 +36,7 @@ from agent.errors import (
 )
 from agent.images.masks import check_mask
 from agent.images.uploads import Attachment
+from agent.store.ledger import PreCheck
 from agent.store.records import Spend, TurnBill, TurnRecord, TurnStatus
 from agent.turn.events import AgentEvent, BudgetWarning, TurnBilled, TurnFailed, TurnStarted
 from agent.turn.requests import TargetImage, build_request
@@ -204,19 +207,28 @@ class Turn:
             problem = error
         warnings: list[BudgetState] = []
 
+        visitor = is_visitor(session.user_id)
+
         def admit(spend: Spend) -> None:
             if problem is not None:
                 raise problem
-            warnings.extend(check_budgets(self.estimate, self._budgets(spend), self._warn))
+            try:
+                warnings.extend(check_budgets(self.estimate, self._budgets(spend), self._warn))
+            except BudgetExceeded as exc:
+                if visitor:
+                    raise quota_refusal(exc) from exc
+                raise
 
         deps = session.deps
+        day = self.started_at.replace(hour=0, minute=0, second=0, microsecond=0)
         admission = await deps.store.begin_turn(
             session.id,
             session.user_id,
-            day=self.started_at.replace(hour=0, minute=0, second=0, microsecond=0),
+            day=day,
             estimate=self.estimate,
             expires_at=datetime.now(UTC) + timedelta(seconds=session.reservation_ttl_s),
             admit=admit,
+            precheck=self._visitor_limits(day) if visitor else None,
         )
         self.number = admission.turn
         if admission.refusal is not None:
@@ -247,11 +259,33 @@ class Turn:
     def _warn(self) -> Decimal:
         return self.session.deps.settings.budget_warn_fraction
 
+    def _visitor_limits(self, day: datetime) -> PreCheck:
+        """A widget visitor's rate limits, checked in the turn's locked transaction."""
+        settings = self.session.deps.settings
+        return visitor_precheck(
+            self.session.user_id,
+            VisitorLimits.from_settings(settings),
+            max_images=self._max_images,
+            day_start=day,
+        )
+
+    @property
+    def _max_images(self) -> int:
+        if self.inputs.variations_of is not None:
+            return VARIATIONS
+        return MAX_IMAGES_PER_TURN[self.session.profile]
+
     def _budgets(self, spend: Spend) -> list[BudgetState]:
         app = self.session.deps.settings
+        # A widget visitor's daily budget is the visitor one, inside the same app cap.
+        user_daily = (
+            app.visitor_daily_budget_usd
+            if is_visitor(self.session.user_id)
+            else app.user_daily_budget_usd
+        )
         return [
             BudgetState("session", self.session.budget_usd, spend.session_usd),
-            BudgetState("user_daily", app.user_daily_budget_usd, spend.user_today_usd),
+            BudgetState("user_daily", user_daily, spend.user_today_usd),
             BudgetState("app_daily", app.app_daily_budget_usd, spend.app_today_usd),
         ]
 
@@ -292,14 +326,13 @@ class Turn:
             for part in item.get("content", [])
             if isinstance(part, dict)
         )
-        variations = self.inputs.variations_of is not None
         bill = estimate_turn(
             mainline_model=settings.mainline_model,
             image_model=settings.image_model,
             size=settings.size,
             quality=settings.quality,
             partial_images=settings.partial_images,
-            max_images=VARIATIONS if variations else MAX_IMAGES_PER_TURN[session.profile],
+            max_images=self._max_images,
             prompt_tokens=approx_tokens(prompt),
             context_tokens=session.context_tokens if "previous_response_id" in request else 0,
             prices=session.deps.prices,
