@@ -180,6 +180,7 @@ def _surface() -> HttpSurface:
             lambda: _proc().probe,
             logins_on=_logins_on,
             usernames=_users.usernames if _users is not None else frozenset(),
+            widget=proc.settings if proc.settings.public_widget else None,
         )
     return proc.surface
 
