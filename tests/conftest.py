@@ -134,3 +134,14 @@ def db_target(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
         return tmp_path / "atelier.db"
     cluster = request.getfixturevalue("pg_cluster")
     return str(load_scale_services().create_database(cluster, f"db_{next(_databases)}"))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_env(request: pytest.FixtureRequest) -> dict[str, str]:
+    """A server's database on each backend: the data dir's SQLite file (no variable), then
+    ``ATELIER_DATABASE_URL`` on a fresh PostgreSQL database (store, ledger and data layer)."""
+    if request.param == "sqlite":
+        return {}
+    cluster = request.getfixturevalue("pg_cluster")
+    url = load_scale_services().create_database(cluster, f"app_{next(_databases)}")
+    return {"ATELIER_DATABASE_URL": str(url)}
