@@ -140,7 +140,9 @@ def _db_facts(db_path: Path) -> dict[str, Any]:
             "FROM sessions s"
         ).fetchall()
         foreign = db.execute("PRAGMA foreign_key_check").fetchall()
-        held = db.execute("SELECT session_id, turn FROM turn_reservations").fetchall()
+        held = db.execute(
+            "SELECT session_id, turn FROM reservations WHERE state = 'held'"
+        ).fetchall()
     db.close()
     return {
         "turns": turns,
