@@ -19,7 +19,8 @@ from agent.prompts import PromptBook
 from agent.session_settings import SessionSettings
 from agent.store.db import Store
 from agent.store.ids import resolve_id
-from agent.store.imagefiles import delete_image_files
+from agent.store.imagefiles import ImageFiles
+from agent.store.objects import open_object_store
 from agent.store.records import SessionRecord
 from agent.turn.client import build_client
 from agent.turn.model import Model, OpenAIModel
@@ -59,6 +60,11 @@ class Atelier:
         return self._deps.model
 
     @property
+    def files(self) -> ImageFiles:
+        """Image files: this machine's folder, mirrored to object storage when configured."""
+        return self._deps.files
+
+    @property
     def prices(self) -> PriceBook:
         """Rates for every model, with their owners."""
         return self._deps.prices
@@ -83,7 +89,10 @@ class Atelier:
             model = OpenAIModel(client)
             await asyncio.to_thread(warm_up)
         retry = RetryPolicy(max_retries=settings.max_retries, max_delay_s=settings.retry_max_wait_s)
-        return cls(SessionDeps(settings, store, model, prices, prompts, retry), engine, client)
+        remote = open_object_store(settings.storage_url) if settings.storage_url else None
+        files = ImageFiles(settings.images_dir, remote)
+        deps = SessionDeps(settings, store, model, prices, prompts, retry, files)
+        return cls(deps, engine, client)
 
     async def __aenter__(self) -> Atelier:
         return self
@@ -102,6 +111,8 @@ class Atelier:
         if self.engine is not None:
             await self.engine.aclose()
         await self._deps.store.close()
+        if self._deps.files.remote is not None:
+            await self._deps.files.remote.aclose()
 
     async def new_session(
         self,
@@ -140,7 +151,7 @@ class Atelier:
         """Delete a conversation's images, prompts and log; its spend stays in the ledger."""
         await self.resume_session(session_id, user_id=user_id)  # NotFound unless theirs
         unused = await self.store.delete_session(session_id)
-        await delete_image_files(unused, self.settings.images_dir)
+        await self.files.delete(unused)
 
     async def sessions(self, user_id: str | None) -> list[SessionRecord]:
         """A user's conversations (everyone's when ``user_id`` is None), newest first."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import ipaddress
+import itertools
 import socket
 import sys
 import warnings
@@ -98,3 +99,49 @@ def data_dir(tmp_path: Path) -> Path:
     path = tmp_path / "atelier-data"
     path.mkdir()
     return path
+
+
+_SERVICES_NAME = "atelier_scale_services"
+_SERVICES_PATH = Path(__file__).resolve().parent / "scale" / "services.py"
+
+
+def load_scale_services() -> ModuleType:
+    """tests/scale/services.py (throwaway PostgreSQL, moto S3), loaded once by path."""
+    if _SERVICES_NAME in sys.modules:
+        return sys.modules[_SERVICES_NAME]
+    spec = importlib.util.spec_from_file_location(_SERVICES_NAME, _SERVICES_PATH)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[_SERVICES_NAME] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Any]:
+    """One throwaway PostgreSQL cluster for the whole run, shared by every test folder."""
+    with load_scale_services().postgres_cluster() as cluster:
+        yield cluster
+
+
+_databases = itertools.count()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_target(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
+    """A test's database on each backend: a fresh SQLite file, then a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return tmp_path / "atelier.db"
+    cluster = request.getfixturevalue("pg_cluster")
+    return str(load_scale_services().create_database(cluster, f"db_{next(_databases)}"))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_env(request: pytest.FixtureRequest) -> dict[str, str]:
+    """A server's database on each backend: the data dir's SQLite file (no variable), then
+    ``ATELIER_DATABASE_URL`` on a fresh PostgreSQL database (store, ledger and data layer)."""
+    if request.param == "sqlite":
+        return {}
+    cluster = request.getfixturevalue("pg_cluster")
+    url = load_scale_services().create_database(cluster, f"app_{next(_databases)}")
+    return {"ATELIER_DATABASE_URL": str(url)}

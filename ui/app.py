@@ -35,7 +35,7 @@ from agent.runtime import Atelier
 from agent.session_settings import SessionSettings
 from agent.turn.session import Session
 from agent.turn.turn import Turn
-from ui import actions, lineage, local_assets, select_area
+from ui import actions, lineage, local_assets, select_area, storage_s3
 from ui import quote as quote_ui
 from ui.auth import auth_enabled, ensure_auth_secret, load_users, private_files
 from ui.chat_settings import build_widgets, changes_from
@@ -102,7 +102,8 @@ def _atelier() -> Atelier:
 def _storage() -> LocalStorageClient:
     proc = _proc()
     if proc.storage is None:
-        proc.storage = LocalStorageClient(proc.settings.data_dir / "files")
+        # Local disk, or a bucket when ATELIER_STORAGE_URL is set (cached under data_dir).
+        proc.storage = storage_s3.storage_client(proc.settings)
     return proc.storage
 
 
@@ -112,8 +113,10 @@ def _storage() -> LocalStorageClient:
 def _layer() -> SQLiteDataLayer:
     proc = _proc()
     if proc.data_layer is None:
-        proc.data_layer = SQLiteDataLayer(
-            proc.settings.db_path, _storage(), on_thread_deleted=_delete_session
+        proc.data_layer = SQLiteDataLayer(  # PostgreSQL when ATELIER_DATABASE_URL is set
+            proc.settings.database_url or proc.settings.db_path,
+            _storage(),
+            on_thread_deleted=_delete_session,
         )
     return proc.data_layer
 
@@ -152,6 +155,8 @@ async def _shutdown() -> None:
     if proc.atelier is not None:
         await proc.atelier.aclose()
         proc.atelier = None
+    if isinstance(proc.storage, storage_s3.S3StorageClient):
+        await proc.storage.close()
 
 
 # --------------------------------------------------------------------------- who is there
@@ -186,6 +191,7 @@ def _surface() -> HttpSurface:
             logins_on=_logins_on,
             usernames=_users.usernames if _users is not None else frozenset(),
             engine_requests=_engine_requests,
+            widget=proc.settings if proc.settings.public_widget else None,
         )
     return proc.surface
 

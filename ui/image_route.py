@@ -19,7 +19,6 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from agent.runtime import Atelier
-from agent.store.imagefiles import thumbnail
 
 IMAGE_PREFIX = "/atelier/image"
 _IMAGE_ID = re.compile(r"[A-Za-z0-9_-]{1,200}")
@@ -59,14 +58,12 @@ def install_image_route(
         image = await studio.store.get_image(image_id)
         if image is None or not await may_read_thread(identifier, image.session_id):
             return not_found
-        images_dir = studio.settings.images_dir
         try:
             if variant == "thumb":
-                path, mime = await thumbnail(image.path, images_dir), "image/webp"
+                path, mime = await studio.files.thumbnail(image.path), "image/webp"
             else:
-                path = image.path.resolve()
-                if not path.is_relative_to(images_dir.resolve()):
-                    return not_found
+                # On this machine, or fetched from object storage (refused outside the folder).
+                path = await studio.files.ensure_local(image.path)
                 mime = _MIME.get(image.output_format, "application/octet-stream")
         except (OSError, ValueError):
             return not_found

@@ -1,7 +1,8 @@
 """Atelier's own HTTP surface on Chainlit's app: routes, guards and who is asking.
 
-Routes: ``/atelier/metrics`` (and ``/reset``), ``/atelier/copilot-token`` and the element
-file route. Metrics and FastAPI's ``/docs``, ``/redoc`` and ``/openapi.json`` answer only
+Routes: ``/atelier/metrics`` (and ``/reset``), ``/atelier/copilot-token``, the element
+file route and, in public widget mode, ``/atelier/visitor`` (its origins join the allowed
+ones). Metrics and FastAPI's ``/docs``, ``/redoc`` and ``/openapi.json`` answer only
 requests from this machine (not forwarded by a proxy) or signed-in admins (``ATELIER_ADMINS``,
 or the single local user); anyone else gets 404. A thread one may not see answers 404
 whether it exists or not. ``install_middlewares`` runs when the app module loads (before
@@ -21,6 +22,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from agent.billing.quotas import VISITOR_PREFIX
+from agent.config import Settings
 from agent.ops.lagprobe import LagProbe
 from ui.datalayer import SQLiteDataLayer
 from ui.sessions import (
@@ -33,6 +36,7 @@ from ui.sessions import (
     user_for_token,
 )
 from ui.storage import SINGLE_USER_IDENTIFIER, LocalStorageClient, install_file_route, token_from
+from ui.visitors import allowed_origins, visitor_route
 from ui.websec import (
     BodyLimit,
     ForeignOrigin,
@@ -64,6 +68,7 @@ class HttpSurface:
         logins_on: bool,
         usernames: frozenset[str],
         engine_requests: Callable[[], int | None] = lambda: None,
+        widget: Settings | None = None,
     ) -> None:
         self.engine_requests = engine_requests  # requests the embedded engine received
         self.web = web
@@ -71,7 +76,11 @@ class HttpSurface:
         self.storage = storage
         self.probe = probe
         self.logins_on = logins_on
-        self.policy = TokenPolicy(layer, logins_on=logins_on, usernames=usernames)
+        self.widget = widget
+        """Public widget mode's settings (None when it is off)."""
+        self.policy = TokenPolicy(
+            layer, logins_on=logins_on, usernames=usernames, visitors=widget is not None
+        )
 
     # ------------------------------------------------------------------ who is asking
 
@@ -165,6 +174,8 @@ class HttpSurface:
         app.router.routes.insert(
             0, Route("/atelier/copilot-token", self.copilot_token, methods=["GET"])
         )
+        if self.widget is not None:
+            app.router.routes.insert(0, visitor_route(self.widget, _auth_secret, _mint_visitor))
 
     # ------------------------------------------------------------------ guards
 
@@ -173,6 +184,9 @@ class HttpSurface:
         import chainlit.server as chainlit_server
         from chainlit.config import config
 
+        if self.widget is not None:
+            # In place: Chainlit's CORS middleware holds this very list.
+            allow_origins.extend(sorted(allowed_origins(self.widget) - set(allow_origins)))
         origins = Origins(allow_origins)
         restrict_socket_origins(sio, origins)
         install_token_check(self.policy)
@@ -241,10 +255,27 @@ class StudioNotVisitor:
                 referer.path.startswith("/public/")
             )
             identifier = await self.identify(scope) if from_studio else None
-            if identifier is not None and identifier.startswith(WIDGET_PREFIX):
+            if identifier is not None and identifier.startswith((WIDGET_PREFIX, VISITOR_PREFIX)):
                 await JSONResponse({"detail": "Sign in"}, status_code=401)(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+
+def _auth_secret() -> str:
+    import os
+
+    return os.environ["CHAINLIT_AUTH_SECRET"]  # set at import by ui.auth.ensure_auth_secret
+
+
+def _mint_visitor(visitor: str) -> str:
+    """A Chainlit access token for a public widget visitor (``visitor:<id>``)."""
+    import chainlit as cl
+    from chainlit.auth import create_jwt
+
+    user = cl.User(
+        identifier=visitor, display_name="Visitor", metadata=token_metadata("visitor", 0)
+    )
+    return str(create_jwt(user))
 
 
 def _insert_after_gzip(app: FastAPI, cls: Any, **options: Any) -> None:

@@ -24,11 +24,12 @@ from urllib.parse import parse_qs
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from agent.billing.quotas import VISITOR_PREFIX
 from ui.storage import SINGLE_USER_IDENTIFIER
 
 logger = logging.getLogger("atelier.sessions")
 
-Mode = Literal["password", "local", "widget"]
+Mode = Literal["password", "local", "widget", "visitor"]
 MODE_KEY = "atelier_mode"
 VERSION_KEY = "atelier_tv"
 WIDGET_PREFIX = ":widget-"
@@ -55,16 +56,26 @@ class TokenPolicy:
     """Decides whether a decoded token still stands."""
 
     def __init__(
-        self, versions: TokenVersions, *, logins_on: bool, usernames: frozenset[str]
+        self,
+        versions: TokenVersions,
+        *,
+        logins_on: bool,
+        usernames: frozenset[str],
+        visitors: bool = False,
     ) -> None:
         self.versions = versions
         self.logins_on = logins_on
         self.usernames = usernames
+        self.visitors = visitors
+        """Public widget mode: ``visitor:`` identities minted by /atelier/visitor count."""
 
     async def accepts(self, identifier: str, metadata: dict[str, Any] | None) -> bool:
         """True if a token for ``identifier`` with these claims may be used now."""
         claims = metadata or {}
         mode = claims.get(MODE_KEY)
+        if identifier.startswith(VISITOR_PREFIX):
+            # A public widget visitor (ui.visitors), in either login mode, while it is on.
+            return self.visitors and mode == "visitor"
         if identifier.startswith(WIDGET_PREFIX):
             # A widget visitor: only the single-user mode hands these out.
             return not self.logins_on and mode == "widget"

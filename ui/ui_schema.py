@@ -1,23 +1,24 @@
 """Schema of the Chainlit tables (users, threads, steps, elements, feedbacks, shares).
 
-They live in the app's single SQLite file next to the agent store's tables, prefixed ``cl_``
-and versioned in their own ``_ui_migrations`` table. JSON values are stored as text; booleans
-as 0/1 integers; timestamps as fixed-width ISO-8601 UTC strings (so they sort as text).
+They live in the app's database next to the agent store's tables (the SQLite file, or
+PostgreSQL with ``ATELIER_DATABASE_URL``), prefixed ``cl_`` and versioned in their own
+``_ui_migrations`` table, through the same ``apply_db_migrations`` as the store. JSON values
+are stored as text; booleans as 0/1 integers; timestamps as fixed-width ISO-8601 UTC
+strings (so they sort as text).
 Append new migrations at the end; never edit one that has shipped.
 """
 
 from __future__ import annotations
 
-import aiosqlite
+from agent.store.database import Tx
+from agent.store.migrations import DbMigrationList
 
-from agent.store.migrations import MigrationList
-
-UI_MIGRATIONS = MigrationList()
+UI_MIGRATIONS = DbMigrationList()
 UI_MIGRATIONS_TABLE = "_ui_migrations"
 
 
 @UI_MIGRATIONS.register
-async def m001_chainlit_tables(db: aiosqlite.Connection) -> None:
+async def m001_chainlit_tables(db: Tx) -> None:
     """Users, threads, steps, elements, feedbacks and read-only thread shares."""
     await db.execute(
         """
@@ -130,13 +131,13 @@ async def m001_chainlit_tables(db: aiosqlite.Connection) -> None:
 
 
 @UI_MIGRATIONS.register
-async def m002_index_step_sequence(db: aiosqlite.Connection) -> None:
+async def m002_index_step_sequence(db: Tx) -> None:
     """Each step insert reads MAX(seq): an index keeps that O(log n) as history grows."""
     await db.execute("CREATE INDEX cl_steps_by_seq ON cl_steps (seq)")
 
 
 @UI_MIGRATIONS.register
-async def m003_token_versions(db: aiosqlite.Connection) -> None:
+async def m003_token_versions(db: Tx) -> None:
     """Each user's sign-in token version: raising it (sign-out) ends every older token."""
     await db.execute(
         """
@@ -146,3 +147,16 @@ async def m003_token_versions(db: aiosqlite.Connection) -> None:
         )
         """
     )
+
+
+@UI_MIGRATIONS.register
+async def m004_step_sequence(db: Tx) -> None:
+    """PostgreSQL numbers steps from a sequence: concurrent writers never share a number.
+
+    (SQLite's one writer at a time keeps MAX(seq) + 1 there.)
+    """
+    if db.dialect == "postgres":
+        await db.execute("CREATE SEQUENCE IF NOT EXISTS cl_steps_seq")
+        await db.execute(
+            "SELECT setval('cl_steps_seq', COALESCE((SELECT MAX(seq) FROM cl_steps), 0) + 1, false)"
+        )

@@ -19,7 +19,7 @@ from agent.config import Settings
 from agent.errors import AtelierError, BudgetExceeded
 from agent.store.database import Tx
 from agent.store.db import Store
-from agent.store.ledger import BudgetLimits, Reservation
+from agent.store.ledger import BudgetLimits, PreCheck, Reservation
 from agent.store.rows import ts
 
 VISITOR_PREFIX = "visitor:"
@@ -64,33 +64,27 @@ async def _count(tx: Tx, sql: str, params: tuple[object, ...]) -> int:
     return int(row[0]) if row is not None else 0
 
 
-async def reserve_visitor_turn(
-    store: Store,
-    *,
-    visitor_id: str,
-    session_id: str,
-    estimate_usd: Decimal | None,
-    max_images: int,
-    limits: VisitorLimits,
-    app_daily_usd: Decimal | None,
-    day_start: datetime,
-    at: datetime,
-) -> Reservation:
-    """Admit one visitor turn atomically or raise QuotaExceeded (nothing held then)."""
-    if not is_visitor(visitor_id):
-        raise ValueError(f"{visitor_id!r} is not a visitor id.")
+def visitor_precheck(
+    visitor_id: str, limits: VisitorLimits, *, max_images: int, day_start: datetime
+) -> PreCheck:
+    """The rate limits of one visitor turn, run inside the ledger's locked transaction.
+
+    Counts the visitor's turns in the last minute (recorded, refused ones aside, plus holds
+    of turns in flight) and images made today; raises QuotaExceeded when this turn would
+    pass either limit.
+    """
 
     async def rate_limits(tx: Tx, moment: datetime) -> None:
         minute_ago = ts(moment - timedelta(minutes=1))
         recent = await _count(
             tx,
             "SELECT COUNT(*) FROM turns JOIN sessions ON sessions.id = turns.session_id "
-            "WHERE sessions.user_id = ? AND turns.started_at >= ?",
+            "WHERE sessions.user_id = ? AND turns.started_at >= ? AND turns.status <> 'refused'",
             (visitor_id, minute_ago),
         ) + await _count(
             tx,
             "SELECT COUNT(*) FROM reservations WHERE user_id = ? AND state = 'held' "
-            "AND created_at >= ? AND expires_at > ?",
+            "AND created_at >= ? AND expires_at > ? AND amount_usd <> '0'",
             (visitor_id, minute_ago, ts(moment)),
         )
         if recent >= limits.turns_per_minute:
@@ -113,6 +107,40 @@ async def reserve_visitor_turn(
                 limit="images_per_day",
             )
 
+    return rate_limits
+
+
+def quota_refusal(exc: BudgetExceeded) -> QuotaExceeded:
+    """A visitor's sentence for a budget refusal (their daily budget or the site's)."""
+    whose = "your daily" if exc.budget == "user_daily" else "the site's daily"
+    cost = "an unknown amount" if exc.estimate is None else format_usd(exc.estimate)
+    return QuotaExceeded(
+        f"This request could cost up to {cost}, more than {whose} budget has left "
+        f"({format_usd(exc.remaining)}). "
+        "Please try a smaller request or come back tomorrow (UTC).",
+        limit="daily_budget" if exc.budget == "user_daily" else "app_daily",
+    )
+
+
+async def reserve_visitor_turn(
+    store: Store,
+    *,
+    visitor_id: str,
+    session_id: str,
+    estimate_usd: Decimal | None,
+    max_images: int,
+    limits: VisitorLimits,
+    app_daily_usd: Decimal | None,
+    day_start: datetime,
+    at: datetime,
+) -> Reservation:
+    """Admit one visitor turn atomically or raise QuotaExceeded (nothing held then).
+
+    (The turn loop admits visitors' turns through ``Store.begin_turn`` with the same
+    ``visitor_precheck`` and ``quota_refusal``; this is the stand-alone hold.)
+    """
+    if not is_visitor(visitor_id):
+        raise ValueError(f"{visitor_id!r} is not a visitor id.")
     try:
         reservation, _ = await store.reserve(
             session_id=session_id,
@@ -125,15 +153,10 @@ async def reserve_visitor_turn(
                 day_start=day_start,
             ),
             at=at,
-            precheck=rate_limits,
+            precheck=visitor_precheck(
+                visitor_id, limits, max_images=max_images, day_start=day_start
+            ),
         )
     except BudgetExceeded as exc:
-        whose = "your daily" if exc.budget == "user_daily" else "the site's daily"
-        cost = "an unknown amount" if exc.estimate is None else format_usd(exc.estimate)
-        raise QuotaExceeded(
-            f"This request could cost up to {cost}, more than {whose} budget has left "
-            f"({format_usd(exc.remaining)}). "
-            "Please try a smaller request or come back tomorrow (UTC).",
-            limit="daily_budget" if exc.budget == "user_daily" else "app_daily",
-        ) from exc
+        raise quota_refusal(exc) from exc
     return reservation

@@ -17,6 +17,7 @@ import asyncio
 import binascii
 import hashlib
 import io
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,7 @@ _FORMATS: dict[str, tuple[str, str]] = {
 }
 _EXTENSIONS = frozenset(ext for _, ext in _FORMATS.values())
 _THUMB_MARK = ".thumb"
+_CONTENT_NAME = re.compile(r"[0-9a-f]{64}\.(png|jpg|webp)")
 
 
 @dataclass(frozen=True)
@@ -96,9 +98,22 @@ class ImageFiles:
         self.images_dir = images_dir
         self.remote = remote
 
+    def local(self, path: Path) -> Path:
+        """Where ``path`` lives on this machine.
+
+        A path another machine recorded (its own images folder) is the same content-addressed
+        file here: ``<sha[:2]>/<sha>.<ext>`` under this ``images_dir``. Anything else outside
+        ``images_dir`` raises ValueError.
+        """
+        if not path.resolve().is_relative_to(self.images_dir.resolve()):
+            name, parent = path.name, path.parent.name
+            if _CONTENT_NAME.fullmatch(name) and parent == name[:2]:
+                return self.images_dir.resolve() / parent / name
+        return _inside(path, self.images_dir)
+
     def key(self, path: Path) -> str:
         """The object key of a stored image file (ValueError outside ``images_dir``)."""
-        relative = _inside(path, self.images_dir).relative_to(self.images_dir.resolve())
+        relative = self.local(path).relative_to(self.images_dir.resolve())
         return f"images/{relative.as_posix()}"
 
     async def save_b64(self, b64: str) -> StoredFile:
@@ -121,7 +136,7 @@ class ImageFiles:
 
         Raises FileNotFoundError when neither has it, ValueError outside ``images_dir``.
         """
-        target = _inside(path, self.images_dir)
+        target = self.local(path)
         if await asyncio.to_thread(target.is_file):
             return target
         data = None if self.remote is None else await self.remote.get(self.key(path))
@@ -140,7 +155,7 @@ class ImageFiles:
 
     async def delete(self, paths: Iterable[Path]) -> int:
         """Remove image files here and in the object store; count local files removed."""
-        listed = list(paths)
+        listed = [self.local(path) for path in paths]
         removed = await delete_image_files(listed, self.images_dir)
         if self.remote is not None:
             for path in listed:

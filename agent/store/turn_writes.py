@@ -19,7 +19,7 @@ from typing import Any
 
 from agent.errors import AtelierError, NotFound
 from agent.store.database import Database, IntegrityError, Tx
-from agent.store.ledger import held_and_spent, lock_ledger
+from agent.store.ledger import PreCheck, held_and_spent, lock_ledger
 from agent.store.records import Admission, CostLine, ImageRecord, Spend, TurnRecord
 from agent.store.rows import IMAGE_COLUMNS, TURN_COLUMNS, dump_json, image_params, money, now, ts
 from agent.store.scrub import dump_exchange
@@ -53,12 +53,15 @@ class TurnWrites:
         estimate: Decimal | None,
         expires_at: datetime,
         admit: Callable[[Spend], object],
+        precheck: PreCheck | None = None,
     ) -> Admission:
         """Begin a turn in one transaction: take its number, check budgets, hold its estimate.
 
         ``admit`` sees the spend so far (recorded turns plus live holds; the user and app
         figures since ``day``) and raises AtelierError to refuse. A refused turn keeps its
-        number with nothing held, and the refusal comes back in the Admission.
+        number with nothing held, and the refusal comes back in the Admission. ``precheck``
+        (a visitor's rate limits) runs after ``admit`` in the same transaction and may
+        refuse the same way.
         """
         moment = now()
         async with self.database.transaction() as tx:
@@ -71,6 +74,8 @@ class TurnWrites:
             refusal: AtelierError | None = None
             try:
                 admit(spend)
+                if precheck is not None:
+                    await precheck(tx, moment)
             except AtelierError as error:
                 refusal = error
             amount = Decimal(0) if refusal is not None or estimate is None else estimate

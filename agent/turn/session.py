@@ -25,7 +25,7 @@ from agent.prompts import PromptBook
 from agent.session_settings import SessionSettings
 from agent.store.db import Store
 from agent.store.export import export_session
-from agent.store.imagefiles import read_image_bytes, thumbnail
+from agent.store.imagefiles import ImageFiles
 from agent.store.records import ImageRecord, SessionRecord, TurnRecord
 from agent.turn.events import AgentEvent
 from agent.turn.model import Model
@@ -45,6 +45,7 @@ class SessionDeps:
     prices: PriceBook
     prompts: PromptBook
     retry: RetryPolicy
+    files: ImageFiles  # image files: local disk, mirrored to object storage when configured
     running: set[Turn] = field(default_factory=set, compare=False)
 
 
@@ -111,7 +112,7 @@ class Session:
 
     async def thumbnail(self, image: ImageRecord) -> Path:
         """A small cached WebP of one of this session's images (made once, off the loop)."""
-        return await thumbnail(image.path, self.deps.settings.images_dir)
+        return await self.deps.files.thumbnail(image.path)
 
     async def turns(self) -> list[TurnRecord]:
         """Every recorded turn, in order."""
@@ -226,7 +227,7 @@ class Session:
 
     async def data_url(self, image: ImageRecord) -> str:
         """One of this session's images as a data URL (read and encoded off the loop)."""
-        data = await read_image_bytes(image.path, self.deps.settings.images_dir)
+        data = await self.deps.files.read(image.path)
         fmt = "jpeg" if image.output_format in ("jpeg", "jpg") else image.output_format
         encoded = await asyncio.to_thread(b64.b64encode, data)
         return f"data:image/{fmt};base64,{encoded}"

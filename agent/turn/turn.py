@@ -23,9 +23,11 @@ from typing import TYPE_CHECKING, Any
 
 from agent.billing.bills import ImageCost, approx_tokens, bill_turn
 from agent.billing.budgets import BudgetState, check_budgets
+from agent.billing.quotas import VisitorLimits, is_visitor, quota_refusal, visitor_precheck
 from agent.billing.usage import ResponseUsage, usage_from_response
 from agent.errors import (
     AtelierError,
+    BudgetExceeded,
     Cancelled,
     Incomplete,
     InvalidSettings,
@@ -36,6 +38,7 @@ from agent.errors import (
 from agent.images.masks import check_mask
 from agent.images.uploads import Attachment
 from agent.session_settings import SessionSettings
+from agent.store.ledger import PreCheck
 from agent.store.records import Spend, TurnBill, TurnRecord, TurnStatus
 from agent.turn.events import AgentEvent, BudgetWarning, TurnBilled, TurnFailed, TurnStarted
 from agent.turn.quote import Prompt, TurnQuote, estimate, make_quote
@@ -221,19 +224,28 @@ class Turn:
             return TurnFailed(session.id, 0, unconfirmed, TurnBill(), await session.total_usd())
         warnings: list[BudgetState] = []
 
+        visitor = is_visitor(session.user_id)
+
         def admit(spend: Spend) -> None:
             if problem is not None:
                 raise problem
-            warnings.extend(check_budgets(self.estimate, self._budgets(spend), self._warn))
+            try:
+                warnings.extend(check_budgets(self.estimate, self._budgets(spend), self._warn))
+            except BudgetExceeded as exc:
+                if visitor:
+                    raise quota_refusal(exc) from exc
+                raise
 
         deps = session.deps
+        day = self.started_at.replace(hour=0, minute=0, second=0, microsecond=0)
         admission = await deps.store.begin_turn(
             session.id,
             session.user_id,
-            day=self.started_at.replace(hour=0, minute=0, second=0, microsecond=0),
+            day=day,
             estimate=self.estimate,
             expires_at=datetime.now(UTC) + timedelta(seconds=session.reservation_ttl_s),
             admit=admit,
+            precheck=self._visitor_limits(day) if visitor else None,
         )
         self.number = admission.turn
         if admission.refusal is not None:
@@ -264,11 +276,32 @@ class Turn:
     def _warn(self) -> Decimal:
         return self.session.deps.settings.budget_warn_fraction
 
+    def _visitor_limits(self, day: datetime) -> PreCheck:
+        """A widget visitor's rate limits, checked in the turn's locked transaction."""
+        settings = self.session.deps.settings
+        return visitor_precheck(
+            self.session.user_id,
+            VisitorLimits.from_settings(settings),
+            max_images=self._max_images,
+            day_start=day,
+        )
+
+    @property
+    def _max_images(self) -> int:
+        """The most images this turn is budgeted for: what it asks, at least the profile's."""
+        return max(self.planned, MAX_IMAGES_PER_TURN[self.session.profile])
+
     def _budgets(self, spend: Spend) -> list[BudgetState]:
         app = self.session.deps.settings
+        # A widget visitor's daily budget is the visitor one, inside the same app cap.
+        user_daily = (
+            app.visitor_daily_budget_usd
+            if is_visitor(self.session.user_id)
+            else app.user_daily_budget_usd
+        )
         return [
             BudgetState("session", self.session.budget_usd, spend.session_usd),
-            BudgetState("user_daily", app.user_daily_budget_usd, spend.user_today_usd),
+            BudgetState("user_daily", user_daily, spend.user_today_usd),
             BudgetState("app_daily", app.app_daily_budget_usd, spend.app_today_usd),
         ]
 
@@ -306,8 +339,7 @@ class Turn:
         )
         prompt = self._prompt(self.request)
         prices = session.deps.prices
-        budgeted = max(self.planned, MAX_IMAGES_PER_TURN[session.profile])
-        self.estimate = estimate(settings, budgeted, prompt, prices)
+        self.estimate = estimate(settings, self._max_images, prompt, prices)
         self.quote = make_quote(
             settings, session_id=session.id, images=self.planned, prompt=prompt, prices=prices
         )
@@ -334,7 +366,7 @@ class Turn:
                 self.number,
                 self.text,
                 self.settings,
-                session.deps.settings.images_dir,
+                session.deps.files,
                 self._target,
                 session.latest_image_id,
             )

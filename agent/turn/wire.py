@@ -13,7 +13,6 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from openai.types.responses import (
@@ -35,7 +34,7 @@ from openai.types.responses.response_output_item import ImageGenerationCall
 from agent.errors import MODERATION_CODES, AtelierError, ContentBlocked, UpstreamError
 from agent.images import b64
 from agent.session_settings import SessionSettings
-from agent.store.imagefiles import save_b64_image
+from agent.store.imagefiles import ImageFiles
 from agent.store.records import ImageRecord
 from agent.turn import events as ev
 from agent.turn.requests import TargetImage
@@ -78,7 +77,7 @@ class WireContext:
     turn: int
     text: str
     settings: SessionSettings
-    images_dir: Path
+    files: ImageFiles
     target: TargetImage | None
     latest_image_id: str | None
 
@@ -212,7 +211,7 @@ class Translator:
         context, progress = self.context, self.progress
         settings, target = context.settings, context.target
         assert item.result is not None
-        stored = await save_b64_image(item.result, context.images_dir)
+        stored = await context.files.save_b64(item.result)
         action = item.action if item.action in ("generate", "edit") else None
         action = action or ("edit" if target else "generate")
         parent = (target.id if target else context.latest_image_id) if action == "edit" else None

@@ -3,6 +3,10 @@
 """Two users on one server (``ATELIER_USERS="alice:pw1,bob:pw2"``): nothing of Alice's reaches
 Bob — not her threads (list, open, resume, share), not her image files by URL, not her images
 through action payloads — and the file route answers 401 to anyone without a session.
+
+Each test runs twice: on the data dir's SQLite file, and with ``ATELIER_DATABASE_URL`` on a
+fresh PostgreSQL database of the throwaway cluster (the store, the ledger and the Chainlit
+data layer all there; no SQLite file is made).
 """
 
 from __future__ import annotations
@@ -60,9 +64,9 @@ async def _threads(client: Any) -> list[dict[str, Any]]:
 
 
 async def test_users_cannot_reach_each_others_threads_or_images(
-    harness: ModuleType, data_dir: Path
+    harness: ModuleType, data_dir: Path, database_env: dict[str, str]
 ) -> None:
-    async with harness.run_server(data_dir, ENV) as server:
+    async with harness.run_server(data_dir, {**ENV, **database_env}) as server:
         bad = harness.Client(server)
         wrong = await bad.http.post("/login", data={"username": "alice", "password": "nope"})
         assert wrong.status_code == 401
@@ -158,12 +162,14 @@ async def test_users_cannot_reach_each_others_threads_or_images(
         finally:
             for client in (alice, bob, anonymous):
                 await client.close()
+    # On PostgreSQL nothing fell back to a SQLite file in the data dir.
+    assert (data_dir / "atelier.db").exists() == (not database_env)
 
 
 async def test_file_route_needs_a_session_in_single_user_mode(
-    harness: ModuleType, data_dir: Path
+    harness: ModuleType, data_dir: Path, database_env: dict[str, str]
 ) -> None:
-    async with harness.run_server(data_dir, {"ATELIER_QUALITY": "low"}) as server:
+    async with harness.run_server(data_dir, {"ATELIER_QUALITY": "low", **database_env}) as server:
         client = harness.Client(server)
         stranger = harness.Client(server)
         try:

@@ -38,10 +38,3 @@ def s3() -> Iterator[Any]:
     """moto's S3 server on a free 127.0.0.1 port for the whole run."""
     with load_services().s3_server() as server:
         yield server
-
-
-@pytest.fixture(scope="session")
-def pg_cluster() -> Iterator[Any]:
-    """One PostgreSQL cluster for the whole run (stopped and removed at the end)."""
-    with load_services().postgres_cluster() as cluster:
-        yield cluster

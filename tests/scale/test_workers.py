@@ -5,8 +5,9 @@ Then one worker is killed with SIGKILL while turns are in flight: its users reco
 through the balancer, resume their threads on the surviving (or restarted) worker and find
 everything that had finished; the other worker's users finish their turns undisturbed.
 
-Run twice: with the store on SQLite and on PostgreSQL. The workers share one data dir either
-way, because the Chainlit data layer (ui/datalayer.py) runs on SQLite only for now.
+Run twice: with everything on the shared SQLite file, and with the store, the ledger and the
+Chainlit data layer (threads, steps, elements) on PostgreSQL. The workers share one data dir
+either way (the auth secret, image files).
 """
 
 from __future__ import annotations
@@ -182,14 +183,18 @@ async def test_twenty_users_over_two_workers_survive_a_killed_worker(
             await asyncio.gather(*(c.close() for c in clients), return_exceptions=True)
     # Stopping `atelier serve` stopped every worker it started.
     assert not [pid for pid in cluster.pids.values() if _alive(pid)]
-    if store_env:  # the store really was PostgreSQL (the data layer's SQLite file has none)
+    if store_env:  # the store and the data layer really were PostgreSQL (no SQLite file)
         store = await Store.open(store_env["ATELIER_DATABASE_URL"])
         try:
             rows = await store.database.fetch("SELECT COUNT(*) FROM sessions")
             assert rows[0][0] >= USERS
+            rows = await store.database.fetch("SELECT COUNT(*) FROM cl_threads")
+            assert rows[0][0] >= USERS
         finally:
             await store.close()
-        with sqlite3.connect(data_dir / "atelier.db") as db:
-            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
-        db.close()
-        assert "sessions" not in tables
+        tables: set[str] = set()
+        if (data_dir / "atelier.db").exists():
+            with sqlite3.connect(data_dir / "atelier.db") as db:
+                tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+            db.close()
+        assert not tables & {"sessions", "cl_threads", "cl_steps"}

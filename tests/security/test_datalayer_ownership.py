@@ -24,9 +24,9 @@ ALICE, BOB = Writer("alice"), Writer("bob")
 
 
 @pytest.fixture
-async def layer(tmp_path: Path) -> AsyncIterator[SQLiteDataLayer]:
+async def layer(tmp_path: Path, db_target: Path | str) -> AsyncIterator[SQLiteDataLayer]:
     init_http_context()
-    data_layer = SQLiteDataLayer(tmp_path / "atelier.db", LocalStorageClient(tmp_path / "files"))
+    data_layer = SQLiteDataLayer(db_target, LocalStorageClient(tmp_path / "files"))
     alice = await data_layer.create_user(User(identifier="alice"))
     bob = await data_layer.create_user(User(identifier="bob"))
     assert alice is not None and bob is not None

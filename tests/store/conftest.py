@@ -10,10 +10,9 @@ from __future__ import annotations
 import importlib.util
 import itertools
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from types import ModuleType
-from typing import Any
 
 import pytest
 
@@ -34,13 +33,6 @@ def load_services() -> ModuleType:
     sys.modules[_SERVICES] = module
     spec.loader.exec_module(module)
     return module
-
-
-@pytest.fixture(scope="session")
-def pg_cluster() -> Iterator[Any]:
-    """One PostgreSQL cluster for the whole run (stopped and removed at the end)."""
-    with load_services().postgres_cluster() as cluster:
-        yield cluster
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

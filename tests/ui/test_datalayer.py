@@ -1,4 +1,8 @@
-"""SQLiteDataLayer: Chainlit's persistence contract on our SQLite file, called directly."""
+"""The data layer: Chainlit's persistence contract, called directly, on SQLite and PostgreSQL.
+
+Every test that takes ``db_target`` runs twice: on a fresh SQLite file and on a fresh
+database of the throwaway PostgreSQL cluster (tests/scale/services.py).
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ from chainlit.types import Feedback, Pagination, ThreadFilter
 from chainlit.user import PersistedUser, User
 
 from agent.errors import NotFound
+from agent.store.database import open_database
 from ui.datalayer import SQLiteDataLayer, normalize_timestamp
 from ui.storage import SINGLE_USER_IDENTIFIER, LocalStorageClient
 
@@ -30,9 +35,11 @@ def storage(tmp_path: Path) -> LocalStorageClient:
 
 
 @pytest.fixture
-async def layer(tmp_path: Path, storage: LocalStorageClient) -> AsyncIterator[SQLiteDataLayer]:
+async def layer(
+    db_target: Path | str, storage: LocalStorageClient
+) -> AsyncIterator[SQLiteDataLayer]:
     init_http_context()  # step/element writes need a Chainlit context (HTTP: run at once)
-    data_layer = SQLiteDataLayer(tmp_path / "atelier.db", storage)
+    data_layer = SQLiteDataLayer(db_target, storage)
     yield data_layer
     await data_layer.close()
 
@@ -55,11 +62,20 @@ def step(step_id: str, thread_id: str, **fields: Any) -> StepDict:
     return base  # type: ignore[return-value]
 
 
-def rows(db_path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+def sqlite_rows(db_path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     with sqlite3.connect(db_path) as conn:
         result = conn.execute(sql, params).fetchall()
     conn.close()
     return result
+
+
+async def rows(target: Path | str, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """A query's rows as tuples, through a second connection to either backend."""
+    db = await open_database(target)
+    try:
+        return [tuple(row) for row in await db.fetch(sql, params)]
+    finally:
+        await db.close()
 
 
 async def test_schema_is_migrated_lazily_in_wal_mode(tmp_path: Path) -> None:
@@ -68,7 +84,8 @@ async def test_schema_is_migrated_lazily_in_wal_mode(tmp_path: Path) -> None:
     assert not db_path.exists()  # lazy: nothing opened yet
     assert await layer.get_user("nobody") is None
     await layer.close()
-    tables = {r[0] for r in rows(db_path, "SELECT name FROM sqlite_master WHERE type='table'")}
+    listed = sqlite_rows(db_path, "SELECT name FROM sqlite_master WHERE type='table'")
+    tables = {r[0] for r in listed}
     assert {
         "cl_users",
         "cl_threads",
@@ -78,14 +95,15 @@ async def test_schema_is_migrated_lazily_in_wal_mode(tmp_path: Path) -> None:
         "cl_thread_shares",
         "_ui_migrations",
     } <= tables
-    assert rows(db_path, "PRAGMA journal_mode") == [("wal",)]
+    assert sqlite_rows(db_path, "PRAGMA journal_mode") == [("wal",)]
     again = SQLiteDataLayer(db_path)
     assert await again.get_user("nobody") is None  # re-opening does not re-run migrations
     await again.close()
-    assert rows(db_path, "SELECT name FROM _ui_migrations ORDER BY name") == [
+    assert sqlite_rows(db_path, "SELECT name FROM _ui_migrations ORDER BY name") == [
         ("m001_chainlit_tables",),
         ("m002_index_step_sequence",),
         ("m003_token_versions",),
+        ("m004_step_sequence",),
     ]
 
 
@@ -237,12 +255,12 @@ async def test_update_thread_merges_metadata_and_sets_owner(layer: SQLiteDataLay
 
 
 async def test_update_thread_without_changes_leaves_it_alone(
-    layer: SQLiteDataLayer, tmp_path: Path
+    layer: SQLiteDataLayer, db_target: Path | str
 ) -> None:
     await layer.update_thread("t1", name="x")
-    before = rows(tmp_path / "atelier.db", "SELECT updated_at FROM cl_threads")
+    before = await rows(db_target, "SELECT updated_at FROM cl_threads")
     await layer.update_thread("t1")
-    assert rows(tmp_path / "atelier.db", "SELECT updated_at FROM cl_threads") == before
+    assert await rows(db_target, "SELECT updated_at FROM cl_threads") == before
 
 
 async def test_update_thread_with_unknown_user_is_refused(layer: SQLiteDataLayer) -> None:
@@ -389,9 +407,9 @@ async def test_element_without_step_is_not_persisted(layer: SQLiteDataLayer) -> 
     assert await layer.get_thread("t1") is None
 
 
-async def test_elements_without_storage_keep_metadata_only(tmp_path: Path) -> None:
+async def test_elements_without_storage_keep_metadata_only(db_target: Path | str) -> None:
     init_http_context()
-    layer = SQLiteDataLayer(tmp_path / "atelier.db")
+    layer = SQLiteDataLayer(db_target)
     image = Image(name="x.png", content=PNG, thread_id="t1", for_id="s1", mime="image/png")
     await layer.create_element(image)
     got = await layer.get_element("t1", image.id)
@@ -421,7 +439,7 @@ async def test_delete_step_takes_children_elements_and_feedback(
 
 
 async def test_delete_thread_removes_everything(
-    layer: SQLiteDataLayer, storage: LocalStorageClient, tmp_path: Path
+    layer: SQLiteDataLayer, storage: LocalStorageClient, db_target: Path | str
 ) -> None:
     alice = await make_user(layer, "alice")
     await make_thread(layer, "t1", alice)
@@ -438,19 +456,19 @@ async def test_delete_thread_removes_everything(
     assert not await layer.is_shared("t1")
     assert not storage.path_for(f"threads/t1/files/{image.id}").exists()
     assert not (storage.root / "threads" / "t1").exists()  # the emptied folder is gone
-    db = tmp_path / "atelier.db"
     for table in ("cl_steps", "cl_elements", "cl_feedbacks", "cl_thread_shares"):
-        assert rows(db, f"SELECT COUNT(*) FROM {table} WHERE thread_id = 't1'") == [(0,)], table
+        counted = await rows(db_target, f"SELECT COUNT(*) FROM {table} WHERE thread_id = 't1'")
+        assert counted == [(0,)], table
     assert await layer.get_thread("t2") is not None
 
 
-async def test_deleting_a_thread_tells_the_app(tmp_path: Path) -> None:
+async def test_deleting_a_thread_tells_the_app(db_target: Path | str) -> None:
     deleted: list[str] = []
 
     async def record(thread_id: str) -> None:
         deleted.append(thread_id)
 
-    layer = SQLiteDataLayer(tmp_path / "atelier.db", on_thread_deleted=record)
+    layer = SQLiteDataLayer(db_target, on_thread_deleted=record)
     try:
         alice = await make_user(layer, "alice")
         await make_thread(layer, "t1", alice)
@@ -535,9 +553,9 @@ async def test_favorite_steps(layer: SQLiteDataLayer) -> None:
     assert await layer.get_favorite_steps(alice.id) == []
 
 
-async def test_writes_wait_for_the_first_user_message(tmp_path: Path) -> None:
+async def test_writes_wait_for_the_first_user_message(db_target: Path | str) -> None:
     """Before the first message of a websocket session, step writes are queued."""
-    layer = SQLiteDataLayer(tmp_path / "atelier.db")
+    layer = SQLiteDataLayer(db_target)
     session = WebsocketSession(
         id="session-queue-test",
         socket_id="socket-queue-test",
@@ -564,7 +582,7 @@ async def test_writes_wait_for_the_first_user_message(tmp_path: Path) -> None:
         await layer.close()
 
 
-async def test_concurrent_writes_all_land(layer: SQLiteDataLayer) -> None:
+async def test_concurrent_writes_all_land(layer: SQLiteDataLayer, db_target: Path | str) -> None:
     await asyncio.gather(
         *(layer.create_step(step(f"s{i:03d}", "t1", output=str(i))) for i in range(60)),
         *(layer.update_thread("t1", metadata={f"k{i}": i}) for i in range(20)),
@@ -573,12 +591,14 @@ async def test_concurrent_writes_all_land(layer: SQLiteDataLayer) -> None:
     assert thread is not None
     assert len(thread["steps"]) == 60
     assert thread["metadata"] == {f"k{i}": i for i in range(20)}
+    seqs = [row[0] for row in await rows(db_target, "SELECT seq FROM cl_steps")]
+    assert len(set(seqs)) == len(seqs) == 60  # concurrent inserts never share a number
 
 
-async def test_two_layers_share_one_file(tmp_path: Path) -> None:
+async def test_two_layers_share_one_file(db_target: Path | str) -> None:
     init_http_context()
-    first = SQLiteDataLayer(tmp_path / "atelier.db")
-    second = SQLiteDataLayer(tmp_path / "atelier.db")
+    first = SQLiteDataLayer(db_target)
+    second = SQLiteDataLayer(db_target)
     try:
         await asyncio.gather(
             *(first.create_step(step(f"a{i}", "t1")) for i in range(20)),
@@ -592,7 +612,7 @@ async def test_two_layers_share_one_file(tmp_path: Path) -> None:
 
 
 async def test_chainlit_server_routes_work_on_this_layer(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, db_target: Path | str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Chainlit's own HTTP routes (history, resume, share, feedback, delete) on our layer."""
     import chainlit.data as chainlit_data
@@ -605,7 +625,7 @@ async def test_chainlit_server_routes_work_on_this_layer(
     monkeypatch.setenv("CHAINLIT_CUSTOM_AUTH", "1")
     monkeypatch.setenv("CHAINLIT_AUTH_SECRET", "s" * 48)
     storage = LocalStorageClient(tmp_path / "files")
-    layer = SQLiteDataLayer(tmp_path / "atelier.db", storage)
+    layer = SQLiteDataLayer(db_target, storage)
     monkeypatch.setattr(config.code, "data_layer", lambda: layer)
     monkeypatch.setattr(chainlit_data, "_data_layer", None)
     monkeypatch.setattr(chainlit_data, "_data_layer_initialized", False)

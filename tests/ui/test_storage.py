@@ -264,9 +264,11 @@ async def test_single_user_mode_needs_a_live_chainlit_session(
 
 
 @pytest.fixture
-async def layer(tmp_path: Path, storage: LocalStorageClient) -> AsyncIterator[SQLiteDataLayer]:
+async def layer(
+    db_target: Path | str, storage: LocalStorageClient
+) -> AsyncIterator[SQLiteDataLayer]:
     init_http_context()
-    data_layer = SQLiteDataLayer(tmp_path / "atelier.db", storage)
+    data_layer = SQLiteDataLayer(db_target, storage)  # on SQLite and on PostgreSQL
     yield data_layer
     await data_layer.close()
 

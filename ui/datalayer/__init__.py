@@ -1,4 +1,4 @@
-"""Chainlit's persistence on our SQLite file: users, threads, steps, elements, feedback.
+"""Chainlit's persistence on our database (SQLite or PostgreSQL): users, threads, steps, etc.
 
 Split by what each module holds: ``core`` (connection, transactions, ownership checks),
 ``writer`` (who is writing), ``elements``, ``steps`` (and feedback), ``threads``,

@@ -1,8 +1,10 @@
-"""The data layer's connection, transactions, value codecs and ownership checks.
+"""The data layer's database, transactions, value codecs and ownership checks.
 
-One aiosqlite connection, opened lazily, WAL + ``busy_timeout`` so the agent store can use
-the same file; every use of it holds one asyncio lock, so one coroutine's transaction never
-interleaves with another's statements.
+The database is the store's neutral interface (``agent.store.database``), opened lazily on
+the app's SQLite file (one connection, WAL + ``busy_timeout``, one asyncio lock, so one
+coroutine's transaction never interleaves with another's statements) or, with
+``ATELIER_DATABASE_URL``, on PostgreSQL (a pool: each transaction on its own connection).
+SQL here is the common dialect: ``?`` placeholders, no SQLite-only functions.
 """
 
 from __future__ import annotations
@@ -10,20 +12,18 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar, cast
 
-import aiosqlite
 from chainlit.data.base import BaseDataLayer
 from chainlit.data.storage_clients.base import BaseStorageClient
 from chainlit.data.utils import queue_until_user_message
 
-from agent.store.migrations import apply_migrations
-from agent.store.sqlite import connect
+from agent.store.database import Database, Row, Tx, is_postgres_url, open_database
+from agent.store.migrations import apply_db_migrations
 from ui.datalayer.writer import Writer, current_writer
 from ui.storage import SINGLE_USER_IDENTIFIER
 from ui.ui_schema import UI_MIGRATIONS, UI_MIGRATIONS_TABLE
@@ -121,15 +121,16 @@ class Core(BaseDataLayer):
 
     def __init__(
         self,
-        db_path: Path,
+        target: Path | str,
         storage: BaseStorageClient | None = None,
         on_thread_deleted: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
-        self.db_path = Path(db_path)
+        """Keep Chainlit's tables in ``target``: a SQLite file or a ``postgresql://`` URL."""
+        self.target: Path | str = target if is_postgres_url(target) else Path(target)
         self.storage = storage
         self.on_thread_deleted = on_thread_deleted
         """Called after a thread is deleted (the app deletes the agent session with it)."""
-        self._db: aiosqlite.Connection | None = None
+        self._db: Database | None = None
         self._lock = asyncio.Lock()
         self._closed = False
         self._discarded: set[str] = set()
@@ -137,40 +138,36 @@ class Core(BaseDataLayer):
 
     # ------------------------------------------------------------------ connection
 
-    async def _connection(self) -> aiosqlite.Connection:
+    async def _connection(self) -> Database:
         if self._closed:
             raise RuntimeError("the data layer is closed")
         if self._db is None:
-            db = await connect(self.db_path)
-            try:
-                await apply_migrations(db, UI_MIGRATIONS, table=UI_MIGRATIONS_TABLE)
-            except BaseException:
-                await db.close()
-                raise
-            self._db = db
+            async with self._lock:  # one opener; the others wait for its database
+                if self._closed:
+                    raise RuntimeError("the data layer is closed")
+                if self._db is None:
+                    db = await open_database(self.target)
+                    try:
+                        await apply_db_migrations(db, UI_MIGRATIONS, table=UI_MIGRATIONS_TABLE)
+                    except BaseException:
+                        await db.close()
+                        raise
+                    self._db = db
         return self._db
 
     @asynccontextmanager
-    async def _read(self) -> AsyncIterator[aiosqlite.Connection]:
-        async with self._lock:
-            yield await self._connection()
+    async def _read(self) -> AsyncIterator[Tx]:
+        async with (await self._connection()).session() as tx:
+            yield tx
 
     @asynccontextmanager
-    async def _write(self) -> AsyncIterator[aiosqlite.Connection]:
-        async with self._lock:
-            db = await self._connection()
-            try:
-                # BEGIN inside the try, as the store does: a cancel while it waits for the
-                # file's write lock must still roll back, or the next writer finds it open.
-                await db.execute("BEGIN IMMEDIATE")
-                yield db
-            except BaseException:
-                await db.rollback()
-                raise
-            await db.commit()
+    async def _write(self) -> AsyncIterator[Tx]:
+        # BEGIN IMMEDIATE on SQLite, BEGIN on PostgreSQL; rolled back whole on any error.
+        async with (await self._connection()).transaction() as tx:
+            yield tx
 
     async def close(self) -> None:
-        """Close the connection and the storage client. Safe to call twice."""
+        """Close the database and the storage client. Safe to call twice."""
         async with self._lock:
             self._closed = True
             if self._db is not None:
@@ -180,18 +177,23 @@ class Core(BaseDataLayer):
             await self.storage.close()
 
     @staticmethod
-    async def _one(
-        db: aiosqlite.Connection, sql: str, params: Sequence[Any] = ()
-    ) -> sqlite3.Row | None:
-        async with db.execute(sql, params) as cursor:
-            return await cursor.fetchone()
+    async def _one(db: Tx, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        return await db.fetchrow(sql, params)
 
     @staticmethod
-    async def _all(
-        db: aiosqlite.Connection, sql: str, params: Sequence[Any] = ()
-    ) -> list[sqlite3.Row]:
-        async with db.execute(sql, params) as cursor:
-            return cast(list[sqlite3.Row], list(await cursor.fetchall()))
+    async def _all(db: Tx, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        return await db.fetch(sql, params)
+
+    @staticmethod
+    def _next_seq(db: Tx) -> str:
+        """SQL for a new step's sequence number, unique even with concurrent writers.
+
+        SQLite's immediate transaction is the only writer, so MAX + 1 holds; PostgreSQL
+        transactions run side by side, so there it is a sequence (migration m004).
+        """
+        if db.dialect == "postgres":
+            return "nextval('cl_steps_seq')"
+        return "(SELECT COALESCE(MAX(seq), 0) + 1 FROM cl_steps)"
 
     async def _delete_files(self, keys: Iterable[str | None]) -> None:
         if self.storage is None:
@@ -202,7 +204,7 @@ class Core(BaseDataLayer):
 
     # ------------------------------------------------------------------ ownership
 
-    async def _author(self, db: aiosqlite.Connection, thread_id: str) -> str | None:
+    async def _author(self, db: Tx, thread_id: str) -> str | None:
         row = await self._one(
             db,
             """
@@ -214,9 +216,7 @@ class Core(BaseDataLayer):
         )
         return None if row is None else row["identifier"]
 
-    async def _owns_thread(
-        self, db: aiosqlite.Connection, writer: Writer | None, thread_id: str | None
-    ) -> bool:
+    async def _owns_thread(self, db: Tx, writer: Writer | None, thread_id: str | None) -> bool:
         """May ``writer`` write into ``thread_id``? A thread not made yet is anyone's to make."""
         if writer is None:
             return True
@@ -229,15 +229,27 @@ class Core(BaseDataLayer):
             return True
         return is_owner(await self._author(db, thread_id), writer.identifier)
 
+    @staticmethod
+    async def _lock_thread(db: Tx, thread_id: str) -> None:
+        """Serialise this transaction's read-check-write of a thread with other writers'.
+
+        SQLite's immediate transaction already excludes every other writer; PostgreSQL's
+        run side by side, so there a transaction-scoped advisory lock on the thread id.
+        """
+        if db.dialect == "postgres":
+            await db.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (f"cl:{thread_id}",))
+
     async def _check_thread(
-        self, db: aiosqlite.Connection, writer: Writer | None, thread_id: str | None, what: str
+        self, db: Tx, writer: Writer | None, thread_id: str | None, what: str
     ) -> None:
+        if thread_id:
+            await self._lock_thread(db, thread_id)
         if not await self._owns_thread(db, writer, thread_id):
             raise WriteRefused(f"{what}: thread {thread_id} is not the writer's")
 
     async def _check_row(
         self,
-        db: aiosqlite.Connection,
+        db: Tx,
         writer: Writer | None,
         table: str,
         row_id: str,
@@ -253,9 +265,7 @@ class Core(BaseDataLayer):
             raise WriteRefused(f"{what} {row_id} belongs to another thread")
         await self._check_thread(db, writer, stored, what)
 
-    async def _ensure_thread(
-        self, db: aiosqlite.Connection, thread_id: str, writer: Writer | None
-    ) -> None:
+    async def _ensure_thread(self, db: Tx, thread_id: str, writer: Writer | None) -> None:
         # The first writer of a thread claims it, so nobody else can write into it while
         # Chainlit has not yet recorded its user.
         now = now_iso()
@@ -267,16 +277,14 @@ class Core(BaseDataLayer):
             (thread_id, None if writer is None else writer.identifier, now, now),
         )
 
-    async def _ensure_step(
-        self, db: aiosqlite.Connection, step_id: str, thread_id: str | None
-    ) -> None:
+    async def _ensure_step(self, db: Tx, step_id: str, thread_id: str | None) -> None:
         # A placeholder "run" step, as Chainlit's layer makes, so children have a parent.
         await db.execute(
             """
             INSERT INTO cl_steps (id, thread_id, type, metadata_json, created_at, start, "end", seq)
-            VALUES (?, ?, 'run', '{}', ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM cl_steps))
+            VALUES (?, ?, 'run', '{}', ?, ?, ?, SEQ)
             ON CONFLICT (id) DO NOTHING
-            """,
+            """.replace("SEQ", self._next_seq(db)),
             (step_id, thread_id or None, *(now_iso(),) * 3),
         )
 

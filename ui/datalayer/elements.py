@@ -7,13 +7,11 @@ lives in another thread is refused, never moved.
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-import aiosqlite
-
+from agent.store.database import Row, Tx
 from ui.datalayer.core import Core, WriteRefused, as_bool, as_int, dumps, loads, now_iso, queued
 from ui.datalayer.writer import Writer, current_writer
 
@@ -30,9 +28,7 @@ def object_key(thread_id: str | None, element_id: str) -> str:
 class Elements(Core):
     """Element create/read/delete with ownership checks."""
 
-    async def _check_element(
-        self, db: aiosqlite.Connection, writer: Writer | None, element: Element
-    ) -> None:
+    async def _check_element(self, db: Tx, writer: Writer | None, element: Element) -> None:
         thread_id = element.thread_id or None
         await self._check_thread(db, writer, thread_id, "element")
         await self._check_row(db, writer, "cl_elements", element.id, thread_id, "element")
@@ -93,7 +89,7 @@ class Elements(Core):
             await self._delete_files([key])
 
     async def _upsert_element(
-        self, db: aiosqlite.Connection, element: Element, key: str | None, writer: Writer | None
+        self, db: Tx, element: Element, key: str | None, writer: Writer | None
     ) -> None:
         if element.thread_id:
             await self._ensure_thread(db, element.thread_id, writer)
@@ -143,7 +139,7 @@ class Elements(Core):
             ),
         )
 
-    async def _element_dict(self, row: sqlite3.Row) -> ElementDict:
+    async def _element_dict(self, row: Row) -> ElementDict:
         url = row["url"]
         if not url and row["object_key"] and self.storage is not None:
             url = await self.storage.get_read_url(row["object_key"])

@@ -1,7 +1,9 @@
-"""``SQLiteDataLayer``: Chainlit's persistence on our own SQLite file.
+"""``SQLiteDataLayer``: Chainlit's persistence on our own database (SQLite or PostgreSQL).
 
-Chainlit's SQLAlchemy layer loses steps on SQLite and its default layer needs Postgres, so
-this is a ``BaseDataLayer`` on one aiosqlite connection, modelled on Chainlit's own
+Chainlit's SQLAlchemy layer loses steps on SQLite and its default layer needs its own
+Postgres schema, so this is a ``BaseDataLayer`` on the store's neutral database interface
+(the SQLite file by default, PostgreSQL with ``ATELIER_DATABASE_URL``; the name stays for
+the callers), modelled on Chainlit's own
 ``ChainlitDataLayer`` (same upsert rules, same cursor pagination), plus read-only sharing
 and ownership checks on every write. Element bytes go through the storage client (outside
 the lock); rows keep the object key and the URL is resolved on read.
@@ -9,20 +11,20 @@ the lock); rows keep the object key and the URL is resolved on read.
 
 from __future__ import annotations
 
-import sqlite3
 import uuid
 
 from chainlit.user import PersistedUser, User
 
+from agent.store.database import Row
 from ui.datalayer.core import dumps, loads, now_iso
 from ui.datalayer.sharing import Sharing
 
 
 class SQLiteDataLayer(Sharing):
-    """Chainlit data layer on SQLite (aiosqlite), with a storage client for element bytes."""
+    """Chainlit data layer on SQLite or PostgreSQL, with a storage client for element bytes."""
 
     @staticmethod
-    def _user(row: sqlite3.Row) -> PersistedUser:
+    def _user(row: Row) -> PersistedUser:
         return PersistedUser(
             id=row["id"],
             identifier=row["identifier"],

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import aiosqlite
-
 from agent.errors import NotFound
+from agent.store.database import Tx
 from ui.datalayer.core import is_owner, now_iso
 from ui.datalayer.threads import Threads
 from ui.storage import SINGLE_USER_IDENTIFIER
@@ -13,9 +12,7 @@ from ui.storage import SINGLE_USER_IDENTIFIER
 class Sharing(Threads):
     """Share/unshare (owner only) and the read checks the file route uses."""
 
-    async def _require_owner(
-        self, db: aiosqlite.Connection, thread_id: str, user_identifier: str
-    ) -> None:
+    async def _require_owner(self, db: Tx, thread_id: str, user_identifier: str) -> None:
         exists = await self._one(
             db, "SELECT 1 FROM cl_threads WHERE id = ? AND deleted_at IS NULL", (thread_id,)
         )
@@ -74,9 +71,7 @@ class Sharing(Threads):
             )
             return row is not None and is_owner(await self._author(db, thread_id), user_identifier)
 
-    async def _can_read_thread(
-        self, db: aiosqlite.Connection, user_identifier: str, thread_id: str
-    ) -> bool:
+    async def _can_read_thread(self, db: Tx, user_identifier: str, thread_id: str) -> bool:
         row = await self._one(
             db,
             """

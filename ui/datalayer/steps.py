@@ -6,13 +6,12 @@ another thread is refused, never moved. Feedback goes only on steps of the write
 
 from __future__ import annotations
 
-import sqlite3
 import uuid
 from typing import TYPE_CHECKING, Literal, cast
 
-import aiosqlite
 from chainlit.types import Feedback, FeedbackDict
 
+from agent.store.database import Row, Tx
 from ui.datalayer.core import (
     Core,
     WriteRefused,
@@ -37,8 +36,7 @@ _UPSERT_STEP = """
         start, "end", generation_json, show_input_json, default_open, auto_collapse,
         language, icon, seq
     ) VALUES (
-        ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
-        (SELECT COALESCE(MAX(seq), 0) + 1 FROM cl_steps)
+        ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, SEQ
     )
     ON CONFLICT (id) DO UPDATE SET
         thread_id = COALESCE(cl_steps.thread_id, excluded.thread_id),
@@ -56,8 +54,9 @@ _UPSERT_STEP = """
         tags_json = COALESCE(excluded.tags_json, cl_steps.tags_json),
         input = COALESCE(NULLIF(excluded.input, ''), cl_steps.input),
         output = COALESCE(NULLIF(excluded.output, ''), cl_steps.output),
-        created_at = MIN(COALESCE(cl_steps.created_at, excluded.created_at),
-                         excluded.created_at),
+        created_at = CASE WHEN cl_steps.created_at IS NULL
+                               OR excluded.created_at < cl_steps.created_at
+                          THEN excluded.created_at ELSE cl_steps.created_at END,
         start = COALESCE(cl_steps.start, excluded.start),
         "end" = COALESCE(excluded."end", cl_steps."end"),
         generation_json = COALESCE(excluded.generation_json, cl_steps.generation_json),
@@ -77,7 +76,7 @@ STEPS_WITH_FEEDBACK = """
 """
 
 
-def step_dict(row: sqlite3.Row) -> StepDict:
+def step_dict(row: Row) -> StepDict:
     """A stored step (joined with its latest feedback) as Chainlit's StepDict."""
     feedback: FeedbackDict | None = None
     if row["feedback_id"] is not None:
@@ -121,9 +120,7 @@ def step_dict(row: sqlite3.Row) -> StepDict:
 class Steps(Core):
     """Step upsert/delete and feedback, with ownership checks."""
 
-    async def _upsert_step(
-        self, db: aiosqlite.Connection, step: StepDict, writer: Writer | None
-    ) -> None:
+    async def _upsert_step(self, db: Tx, step: StepDict, writer: Writer | None) -> None:
         thread_id = step.get("threadId") or None
         parent_id = step.get("parentId") or None
         await self._check_thread(db, writer, thread_id, "step")
@@ -140,7 +137,7 @@ class Steps(Core):
         metadata = step.get("metadata") or {}
         show_input = step.get("showInput")
         await db.execute(
-            _UPSERT_STEP,
+            _UPSERT_STEP.replace("SEQ", self._next_seq(db)),
             (
                 step["id"],
                 thread_id,
@@ -199,27 +196,29 @@ class Steps(Core):
             return
         await self._delete_files(row["object_key"] for row in rows)
 
-    async def _delete_step_tree(self, db: aiosqlite.Connection, step_id: str) -> list[sqlite3.Row]:
-        await db.execute("CREATE TEMP TABLE IF NOT EXISTS _doomed_steps (id TEXT PRIMARY KEY)")
-        await db.execute("DELETE FROM _doomed_steps")
-        await db.execute(
-            """
-            INSERT INTO _doomed_steps (id)
+    async def _delete_step_tree(self, db: Tx, step_id: str) -> list[Row]:
+        """Delete the step, its descendants, their elements and feedback; the elements' keys.
+
+        Each DELETE finds the subtree itself (a recursive CTE), steps last, so the tree is
+        still there for the elements and feedback.
+        """
+        tree = """
             WITH RECURSIVE tree(id) AS (
-                SELECT ?
+                SELECT CAST(? AS TEXT)
                 UNION SELECT s.id FROM cl_steps s JOIN tree ON s.parent_id = tree.id
             )
-            SELECT id FROM tree
-            """,
+        """
+        rows = await db.fetch(
+            tree + "DELETE FROM cl_elements WHERE for_id IN (SELECT id FROM tree) "
+            "RETURNING object_key",
             (step_id,),
         )
-        rows = await self._all(
-            db, "SELECT object_key FROM cl_elements WHERE for_id IN (SELECT id FROM _doomed_steps)"
+        await db.execute(
+            tree + "DELETE FROM cl_feedbacks WHERE for_id IN (SELECT id FROM tree)", (step_id,)
         )
-        for table in ("cl_elements", "cl_feedbacks"):
-            await db.execute(f"DELETE FROM {table} WHERE for_id IN (SELECT id FROM _doomed_steps)")
-        await db.execute("DELETE FROM cl_steps WHERE id IN (SELECT id FROM _doomed_steps)")
-        await db.execute("DELETE FROM _doomed_steps")
+        await db.execute(
+            tree + "DELETE FROM cl_steps WHERE id IN (SELECT id FROM tree)", (step_id,)
+        )
         return rows
 
     # ------------------------------------------------------------------ feedback
@@ -258,7 +257,7 @@ class Steps(Core):
             )
         return feedback_id
 
-    async def _feedback_id(self, db: aiosqlite.Connection, feedback: Feedback) -> str:
+    async def _feedback_id(self, db: Tx, feedback: Feedback) -> str:
         if feedback.id is not None:
             existing = await self._one(
                 db, "SELECT for_id FROM cl_feedbacks WHERE id = ?", (feedback.id,)
@@ -283,7 +282,5 @@ class Steps(Core):
             )
             if row is None or not await self._owns_thread(db, writer, row["thread_id"]):
                 return False
-            cursor = await db.execute("DELETE FROM cl_feedbacks WHERE id = ?", (feedback_id,))
-            deleted = cursor.rowcount > 0
-            await cursor.close()
-        return deleted
+            deleted = await db.execute("DELETE FROM cl_feedbacks WHERE id = ?", (feedback_id,))
+        return deleted > 0

@@ -7,13 +7,12 @@ metadata on close cannot undo an unshare.
 
 from __future__ import annotations
 
-import sqlite3
 from typing import TYPE_CHECKING, Any
 
-import aiosqlite
 from chainlit.types import PageInfo, PaginatedResponse, Pagination, ThreadDict, ThreadFilter
 
 from agent.errors import NotFound
+from agent.store.database import Row, Tx
 from ui.datalayer.core import MAX_PAGE_SIZE, MAX_THREAD_NAME, WriteRefused, dumps, loads, now_iso
 from ui.datalayer.elements import Elements
 from ui.datalayer.steps import STEPS_WITH_FEEDBACK, Steps, step_dict
@@ -31,7 +30,7 @@ _THREADS = """
 """
 
 
-def thread_dict(row: sqlite3.Row, *, created_at: str) -> ThreadDict:
+def thread_dict(row: Row, *, created_at: str) -> ThreadDict:
     """A stored thread (with its author) as Chainlit's ThreadDict, without steps."""
     return {
         "id": row["id"],
@@ -46,12 +45,14 @@ def thread_dict(row: sqlite3.Row, *, created_at: str) -> ThreadDict:
     }
 
 
+def _is_one(value: object) -> bool:
+    return value is True or (type(value) in (int, float) and value == 1)
+
+
 class Threads(Elements, Steps):
     """Thread reads and writes (on top of steps and elements)."""
 
-    async def _sync_share(
-        self, db: aiosqlite.Connection, thread_id: str, shared: bool, by: str | None
-    ) -> None:
+    async def _sync_share(self, db: Tx, thread_id: str, shared: bool, by: str | None) -> None:
         if shared:
             shared_by = by if by is not None else await self._author(db, thread_id)
             await db.execute(
@@ -107,7 +108,8 @@ class Threads(Elements, Steps):
         params: list[Any] = [filters.userId]
         if filters.search:
             escaped = filters.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            sql += " AND t.name LIKE ? ESCAPE '\\'"
+            # LOWER on both sides: SQLite's LIKE ignores case, PostgreSQL's does not.
+            sql += " AND LOWER(t.name) LIKE LOWER(?) ESCAPE '\\'"
             params.append(f"%{escaped}%")
         if filters.feedback is not None:
             sql += """
@@ -172,12 +174,17 @@ class Threads(Elements, Steps):
                 + """
                 JOIN cl_threads t ON t.id = s.thread_id
                 WHERE t.user_id = ? AND t.deleted_at IS NULL
-                  AND json_extract(s.metadata_json, '$.favorite') = 1
+                  AND s.metadata_json LIKE '%favorite%'
                 ORDER BY s.created_at DESC, s.seq DESC
                 """,
                 (user_id,),
             )
-        return [step_dict(row) for row in rows]
+        # The text match narrows; the JSON decides (true or 1, as json_extract matched).
+        return [
+            step_dict(row)
+            for row in rows
+            if _is_one(loads(row["metadata_json"], {}).get("favorite"))
+        ]
 
     async def update_thread(
         self,
@@ -203,7 +210,7 @@ class Threads(Elements, Steps):
         except WriteRefused as error:
             self._refused(error, writer)
 
-    async def _owner_identifier(self, db: aiosqlite.Connection, user_id: str) -> str:
+    async def _owner_identifier(self, db: Tx, user_id: str) -> str:
         user = await self._one(db, "SELECT identifier FROM cl_users WHERE id = ?", (user_id,))
         if user is None:
             raise NotFound(
@@ -213,7 +220,7 @@ class Threads(Elements, Steps):
 
     async def _update_thread(
         self,
-        db: aiosqlite.Connection,
+        db: Tx,
         thread_id: str,
         name: str | None,
         user_id: str | None,
@@ -221,6 +228,7 @@ class Threads(Elements, Steps):
         tags: list[str] | None,
         writer: Writer | None,
     ) -> None:
+        await self._lock_thread(db, thread_id)  # the metadata merge reads, then writes
         existing = await self._one(db, "SELECT * FROM cl_threads WHERE id = ?", (thread_id,))
         has_updates = any(v is not None for v in (name, user_id, metadata, tags))
         if existing is not None and not has_updates:
