@@ -20,6 +20,7 @@ import chainlit as cl
 from chainlit.config import config
 
 from agent.billing.budgets import budget_label
+from agent.billing.quotas import QuotaExceeded
 from agent.errors import BudgetExceeded, Cancelled
 from agent.images.previews import PREVIEW_MIME, preview
 from agent.store.records import ImageRecord
@@ -298,6 +299,8 @@ class TurnRenderer:
         error = event.error
         if isinstance(error, BudgetExceeded):
             head = f"**Not sent: budget.** {error.user_message}"
+        elif isinstance(error, QuotaExceeded):
+            head = f"**Not sent: limit.** {error.user_message}"
         elif isinstance(error, Cancelled):
             head = "**Stopped.** Images already finished are kept."
         else:

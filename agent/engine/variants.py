@@ -29,7 +29,7 @@ DIRECTIONS = (
     Direction("Neon night", "neon", "painted", True, -0.06, 1.2),
     Direction("Minimal line", "pastel", "minimal", False, 0.08, 0.85),
     Direction("Watercolor", "ocean", "watercolor", True, 0.03, 1.1),
-    Direction("Ink on paper", "monochrome", "ink", False, -0.04, 0.95),
+    Direction("Ink on paper", "noir", "ink", False, -0.04, 0.95),
     Direction("Flat forest", "forest", "flat", True, 0.05, 1.15),
     Direction("Pixel sunset", "sunset", "pixel", False, -0.08, 1.0),
     Direction("Frosty painted", "winter", "painted", True, 0.0, 0.9),

@@ -11,6 +11,7 @@ from PIL import Image
 
 from agent.engine import textgen
 from agent.prompts import PromptBook
+from agent.turn.variants import instructions_for
 from tests.engine.helpers import decode, image_items, items, tool
 from tests.render.helpers import boxes_of, changed_mask, changed_share, meta_of, text_of
 
@@ -20,7 +21,9 @@ BRIEF = "a logo for a coffee shop called Ember"
 
 @pytest.fixture(scope="module")
 def brainstorm() -> str:
-    return PromptBook.load(PROMPTS).for_profile("brainstorm")
+    # As the app sends them: the profile's number of directions filled in (3 by default).
+    raw = PromptBook.load(PROMPTS).for_profile("brainstorm")
+    return instructions_for(raw, directions=3, planned=1)
 
 
 async def _variants(

@@ -105,7 +105,7 @@ def test_resume_gives_every_image_its_buttons_under_its_message() -> None:
     assert where == ["m-solo", "m-gallery", "m-gallery", "m-welcome"]
     labels = [[button.label for button in buttons] for _, buttons in placed]
     assert labels[0][0] == "Refine this" and labels[1][0] == "Refine 1"
-    assert labels[2] == ["Refine 2", "Variations 2", "Download 2", "Lineage 2"]
+    assert labels[2] == ["Refine 2", "Variations 2", "Download 2"]
     assert all(b.payload == {"image_id": second.id} for b in placed[2][1])
 
 
