@@ -243,10 +243,13 @@ def content_security_policy(html: bytes, scope: Scope, frame_ancestors: str) -> 
     )
     host = headers_of(scope).get("host", "")
     sockets = f"ws://{host} wss://{host}" if host else ""
+    # Chainlit compiles custom elements (public/elements/*.jsx, served from this origin only)
+    # with ``new Function``: the app page needs 'unsafe-eval', never a foreign script source.
+    evaluate = "'unsafe-eval'" if not str(scope.get("path", "")).startswith("/public/") else ""
     return "; ".join(
         [
             "default-src 'self'",
-            f"script-src 'self' {hashes}".strip(),
+            " ".join(part for part in ("script-src 'self'", evaluate, hashes) if part),
             "style-src 'self' 'unsafe-inline'",
             "img-src 'self' data: blob:",
             "font-src 'self' data:",

@@ -140,11 +140,16 @@ async def test_body_limit_by_length_and_by_stream() -> None:
 
 def test_csp_allows_exactly_the_pages_inline_scripts() -> None:
     html = b"<html><script>const global = globalThis;</script><script src='/a.js'></script>"
-    scope: Scope = {"type": "http", "headers": [(b"host", b"app.test:8000")]}
+    scope: Scope = {"type": "http", "path": "/", "headers": [(b"host", b"app.test:8000")]}
     policy = content_security_policy(html, scope, "'self'")
     digest = base64.b64encode(hashlib.sha256(b"const global = globalThis;").digest()).decode()
     directives = dict(d.split(" ", 1) for d in policy.split("; "))
-    assert directives["script-src"] == f"'self' 'sha256-{digest}'"
+    # The app page compiles its own custom elements (new Function); no foreign source.
+    assert directives["script-src"] == f"'self' 'unsafe-eval' 'sha256-{digest}'"
+    public = content_security_policy(html, {**scope, "path": "/public/embed.html"}, "'self'")
+    assert dict(d.split(" ", 1) for d in public.split("; "))["script-src"] == (
+        f"'self' 'sha256-{digest}'"
+    )
     assert directives["img-src"] == "'self' data: blob:"
     assert directives["connect-src"] == "'self' ws://app.test:8000 wss://app.test:8000"
     assert directives["frame-ancestors"] == "'self'"
