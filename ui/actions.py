@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import shutil
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,8 @@ from agent.store.records import ImageRecord
 from agent.turn.session import Session
 from ui import lineage, panels
 from ui.render import image_actions
+
+logger = logging.getLogger("atelier.ui")
 
 BILL_MESSAGE = "atelier_bill_message"  # cl.user_session key: the one bill message shown
 
@@ -179,3 +182,21 @@ async def send_export(session: Session | None, export_format: str, exports_dir: 
         await cl.Message(content=f"Unknown export format {export_format!r}.").send()
         return
     await cl.Message(content=f"Export ready: **{file.name}**", elements=[file]).send()
+
+
+def start_task(turn: Coroutine[Any, Any, None]) -> None:
+    """Run a turn started by a button like a message: the stop button cancels it."""
+    context = cl.context
+
+    async def run() -> None:
+        await context.emitter.task_start()
+        try:
+            await turn
+        except Exception as error:
+            # What Chainlit does for a failing on_message: log it and tell the user.
+            logger.exception("turn started by a button failed")
+            await cl.ErrorMessage(content=f"Something went wrong: {error}").send()
+        finally:
+            await context.emitter.task_end()
+
+    context.session.current_task = asyncio.create_task(run())

@@ -13,8 +13,6 @@ import asyncio
 import logging
 import os
 import sys
-from collections.abc import Coroutine
-from pathlib import Path
 from typing import Any
 
 import chainlit as cl
@@ -25,17 +23,16 @@ from chainlit.types import ThreadDict
 from starlette.requests import Request
 from starlette.responses import Response
 
-from agent.config import Profile, Settings
-from agent.errors import InvalidSettings, NotFound, UploadRejected
-from agent.images.masks import mask_index
-from agent.images.uploads import Attachment, validate_mask_async, validate_upload_async
+from agent.config import Profile
+from agent.errors import InvalidSettings, NotFound
+from agent.images.uploads import Attachment
 from agent.ops.lagprobe import LagProbe
 from agent.ops.memory import tune_allocator
 from agent.runtime import Atelier
 from agent.session_settings import SessionSettings
 from agent.turn.session import Session
 from agent.turn.turn import Turn
-from ui import actions, lineage, local_assets, select_area, storage_s3
+from ui import actions, lineage, local_assets, process, select_area
 from ui import quote as quote_ui
 from ui.auth import auth_enabled, ensure_auth_secret, load_users, private_files
 from ui.chat_settings import build_widgets, changes_from
@@ -44,14 +41,15 @@ from ui.datalayer import SQLiteDataLayer
 from ui.image_route import install_image_route
 from ui.markup import inert_thread
 from ui.money import usd_short
+from ui.process import Process
 from ui.profiles import CARDS, PROFILE_SETTINGS, chat_profiles, profile_for
 from ui.render import TurnRenderer, bill_action
 from ui.routes import HttpSurface
 from ui.sessions import end_sessions, token_metadata
 from ui.single_user import SignedInPages
-from ui.storage import SINGLE_USER_IDENTIFIER, LocalStorageClient, token_from
-from ui.upload_guard import file_count, max_files, refuse_upload
-from ui.websec import WebSettings, remote_single_user_refusal
+from ui.storage import SINGLE_USER_IDENTIFIER, token_from
+from ui.upload_guard import read_uploads
+from ui.websec import remote_single_user_refusal
 from ui.widget import WidgetRequests, from_widget
 
 logger = logging.getLogger("atelier.ui")
@@ -64,69 +62,16 @@ TARGET = "atelier_target_image"
 RUNNING = "atelier_running_turn"  # (Turn, TurnRenderer) of the turn in flight
 
 
-class _Process:
-    """What this process holds: settings read once, the Atelier, the storage and lag probe.
-
-    (A plain class: Chainlit executes this file without registering it in sys.modules,
-    which dataclasses need.)
-    """
-
-    def __init__(self) -> None:
-        self.settings = Settings()
-        self.web = WebSettings()
-        self.surface: HttpSurface | None = None
-        self.atelier: Atelier | None = None
-        self.storage: LocalStorageClient | None = None
-        self.probe: LagProbe | None = None
-        self.data_layer: SQLiteDataLayer | None = None
-
-
-_process: _Process | None = None
-
-
-def _proc() -> _Process:
-    """The process holder, built on first use (Settings are read exactly once)."""
-    global _process
-    if _process is None:
-        _process = _Process()
-    return _process
+def _proc() -> Process:
+    return process.current()
 
 
 def _atelier() -> Atelier:
-    atelier = _proc().atelier
-    if atelier is None:
-        raise RuntimeError("Atelier is not open yet: the app's startup hook did not run.")
-    return atelier
-
-
-def _storage() -> LocalStorageClient:
-    proc = _proc()
-    if proc.storage is None:
-        # Local disk, or a bucket when ATELIER_STORAGE_URL is set (cached under data_dir).
-        proc.storage = storage_s3.storage_client(proc.settings)
-    return proc.storage
-
-
-# --------------------------------------------------------------------------- process hooks
+    return process.current().atelier
 
 
 def _layer() -> SQLiteDataLayer:
-    proc = _proc()
-    if proc.data_layer is None:
-        proc.data_layer = SQLiteDataLayer(  # PostgreSQL when ATELIER_DATABASE_URL is set
-            proc.settings.database_url or proc.settings.db_path,
-            _storage(),
-            on_thread_deleted=_delete_session,
-        )
-    return proc.data_layer
-
-
-async def _delete_session(thread_id: str) -> None:
-    """Chainlit deleted a thread (its author asked): delete the agent session's content too."""
-    try:
-        await _atelier().delete_session(thread_id)
-    except NotFound:
-        return  # a thread with no turns never had an agent session
+    return process.current().layer
 
 
 @cl.data_layer
@@ -138,7 +83,7 @@ def _data_layer() -> SQLiteDataLayer:
 async def _startup() -> None:
     proc = _proc()
     tune_allocator()
-    proc.atelier = await Atelier.open(proc.settings)
+    proc.opened = await Atelier.open(proc.settings)
     proc.probe = LagProbe(proc.settings.lag_probe_interval_ms)
     proc.probe.start()
     await asyncio.to_thread(private_files, proc.settings.data_dir)
@@ -149,14 +94,7 @@ async def _startup() -> None:
 
 @cl.on_app_shutdown
 async def _shutdown() -> None:
-    proc = _proc()
-    if proc.probe is not None:
-        await proc.probe.stop()
-    if proc.atelier is not None:
-        await proc.atelier.aclose()
-        proc.atelier = None
-    if isinstance(proc.storage, storage_s3.S3StorageClient):
-        await proc.storage.close()
+    await _proc().close()
 
 
 # --------------------------------------------------------------------------- who is there
@@ -173,27 +111,9 @@ if refusal := remote_single_user_refusal(chainlit_config.run.host, _logins_on, _
     raise SystemExit(2)
 
 
-def _engine_requests() -> int | None:
-    """Requests the embedded engine has received (None with an API key, or before startup)."""
-    atelier = _proc().atelier
-    engine = atelier.engine if atelier is not None else None
-    return engine.request_count if engine is not None else None
-
-
 def _surface() -> HttpSurface:
-    proc = _proc()
-    if proc.surface is None:
-        proc.surface = HttpSurface(
-            proc.web,
-            _layer(),
-            _storage(),
-            lambda: _proc().probe,
-            logins_on=_logins_on,
-            usernames=_users.usernames if _users is not None else frozenset(),
-            engine_requests=_engine_requests,
-            widget=proc.settings if proc.settings.public_widget else None,
-        )
-    return proc.surface
+    usernames = _users.usernames if _users is not None else frozenset()
+    return _proc().http_surface(logins_on=_logins_on, usernames=usernames)
 
 
 _surface().install_middlewares(chainlit_app, chainlit_sio, chainlit_config.project.allow_origins)
@@ -426,27 +346,6 @@ async def _run_turn(
             cl.user_session.set(RUNNING, None)
 
 
-async def _read_uploads(
-    message: cl.Message,
-) -> tuple[tuple[Attachment, ...], Attachment | None]:
-    """Validate the message's image files; the one named or called a mask is the mask."""
-    files = [el for el in message.elements if getattr(el, "path", None)]
-    if not files:
-        return (), None
-
-    names = [el.name or "" for el in files]
-    mask_at = mask_index(names, message.content or "", has_image=_session_has_images())
-    attachments: list[Attachment] = []
-    mask: Attachment | None = None
-    for index, element in enumerate(files):
-        data = await asyncio.to_thread(Path(str(element.path)).read_bytes)
-        if index == mask_at:
-            mask = await validate_mask_async(element.name, data)
-        else:
-            attachments.append(await validate_upload_async(element.name, data))
-    return tuple(attachments), mask
-
-
 def _session_has_images() -> bool:
     session = _session()
     return session is not None and session.latest_image_id is not None
@@ -459,16 +358,10 @@ async def _on_message(message: cl.Message) -> None:
     if command is not None:
         await _run_command(*command)
         return
-    count, limit = file_count(message), max_files()
-    if count > limit:
-        reason = f"At most {limit} images per message; this one had {count}."
-        await refuse_upload(message, reason, _layer())
+    uploads = await read_uploads(message, _layer(), has_image=_session_has_images())
+    if uploads is None:  # refused, and the user was told why
         return
-    try:
-        attachments, mask = await _read_uploads(message)
-    except UploadRejected as error:
-        await refuse_upload(message, error.user_message, _layer())
-        return
+    attachments, mask = uploads
     session = await _ensure_session(text)
     target = cl.user_session.get(TARGET)
     cl.user_session.set(TARGET, None)
@@ -509,25 +402,7 @@ async def _variations(action: cl.Action) -> None:
     image = await actions.owned_image(session, action.payload)
     if session is None or image is None:
         return
-    _start_task(_run_turn(session, "", variations_of=image.id))
-
-
-def _start_task(turn: Coroutine[Any, Any, None]) -> None:
-    """Run a turn started by a button like a message: the stop button cancels it."""
-    context = cl.context
-
-    async def run() -> None:
-        await context.emitter.task_start()
-        try:
-            await turn
-        except Exception as error:
-            # What Chainlit does for a failing on_message: log it and tell the user.
-            logger.exception("turn started by a button failed")
-            await cl.ErrorMessage(content=f"Something went wrong: {error}").send()
-        finally:
-            await context.emitter.task_end()
-
-    context.session.current_task = asyncio.create_task(run())
+    actions.start_task(_run_turn(session, "", variations_of=image.id))
 
 
 @cl.action_callback(quote_ui.GO)
@@ -541,7 +416,7 @@ async def _quote_answer(action: cl.Action) -> None:
         start = _run_turn(
             session, pending.text, **pending.asked, confirmed=True, settings=pending.settings
         )
-        _start_task(start)
+        actions.start_task(start)
 
 
 @cl.action_callback("download")
@@ -576,7 +451,7 @@ async def _select_area_apply(action: cl.Action) -> dict[str, Any]:
     edit = await select_area.accept(session, action.payload)
     if isinstance(edit, str) or session is None:
         return {"ok": False, "error": edit if isinstance(edit, str) else "No chat yet."}
-    _start_task(_run_turn(session, edit.text, target_image=edit.image.id, mask=edit.mask))
+    actions.start_task(_run_turn(session, edit.text, target_image=edit.image.id, mask=edit.mask))
     return {"ok": True}
 
 

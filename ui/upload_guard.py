@@ -1,6 +1,6 @@
 # mypy: disable-error-code="no-untyped-call"
 # (Chainlit 2.12 leaves Message.send untyped.)
-"""Refused uploads: the server's per-message file limit, and leaving no trace of a refusal.
+"""A message's uploads: read and validated, or refused with no trace left.
 
 Chainlit's composer enforces ``max_files`` only in the browser; ``on_message`` checks it
 again here before any file is read. A refused message's files are taken out of the chat,
@@ -15,6 +15,9 @@ from pathlib import Path
 import chainlit as cl
 from chainlit.config import config
 
+from agent.errors import UploadRejected
+from agent.images.masks import mask_index
+from agent.images.uploads import Attachment, validate_mask_async, validate_upload_async
 from ui.datalayer import SQLiteDataLayer
 
 
@@ -53,3 +56,33 @@ async def refuse_upload(message: cl.Message, reason: str, layer: SQLiteDataLayer
         content=f"**Upload not accepted.** {reason}\n\n"
         "Your message was not sent; fix the file and send again."
     ).send()
+
+
+async def read_uploads(
+    message: cl.Message, layer: SQLiteDataLayer, *, has_image: bool
+) -> tuple[tuple[Attachment, ...], Attachment | None] | None:
+    """The message's validated images and mask (the file named or called a mask), or None
+    when they were refused: the user is told why and the files are discarded."""
+    count, limit = file_count(message), max_files()
+    if count > limit:
+        await refuse_upload(
+            message, f"At most {limit} images per message; this one had {count}.", layer
+        )
+        return None
+    files = [el for el in message.elements if getattr(el, "path", None)]
+    mask_at = mask_index(
+        [el.name or "" for el in files], message.content or "", has_image=has_image
+    )
+    attachments: list[Attachment] = []
+    mask: Attachment | None = None
+    try:
+        for index, element in enumerate(files):
+            data = await asyncio.to_thread(Path(str(element.path)).read_bytes)
+            if index == mask_at:
+                mask = await validate_mask_async(element.name, data)
+            else:
+                attachments.append(await validate_upload_async(element.name, data))
+    except UploadRejected as error:
+        await refuse_upload(message, error.user_message, layer)
+        return None
+    return tuple(attachments), mask
