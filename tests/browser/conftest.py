@@ -8,17 +8,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 from playwright.async_api import (
     BrowserContext,
-    ConsoleMessage,
     Page,
-    Request,
-    Response,
     async_playwright,
 )
+
+from tests.browser.pages import PageWatch
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -57,41 +55,6 @@ async def browser(tmp_path: Path) -> AsyncIterator[BrowserContext]:
             yield context
         finally:
             await context.close()
-
-
-class PageWatch:
-    """Everything on a page that a person would count as broken, recorded as it happens.
-
-    Page errors (uncaught exceptions), console errors, failed responses (4xx/5xx) and any
-    request to a host other than the app's ("nothing leaves the machine").
-    """
-
-    def __init__(self, page: Page, app_url: str) -> None:
-        self.app = urlsplit(app_url).netloc
-        self.problems: list[str] = []
-        self.requests: list[str] = []
-        page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
-        page.on("console", self._console)
-        page.on("request", self._request)
-        page.on("response", self._response)
-
-    def _console(self, message: ConsoleMessage) -> None:
-        if message.type == "error":
-            self.problems.append(f"console error: {message.text[:300]}")
-
-    def _request(self, request: Request) -> None:
-        self.requests.append(request.url)
-        parts = urlsplit(request.url)
-        if parts.scheme in ("http", "https", "ws", "wss") and parts.netloc != self.app:
-            self.problems.append(f"request to another host: {request.url[:200]}")
-
-    def _response(self, response: Response) -> None:
-        if response.status >= 400:
-            self.problems.append(f"HTTP {response.status}: {response.url[:200]}")
-
-    def assert_clean(self, when: str) -> None:
-        """Fail, naming every problem seen so far."""
-        assert not self.problems, f"{when}:\n" + "\n".join(self.problems)
 
 
 @pytest.fixture

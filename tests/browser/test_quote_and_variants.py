@@ -17,52 +17,14 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from playwright.async_api import BrowserContext, ConsoleMessage, Page, Request, expect
+from playwright.async_api import BrowserContext, Page, expect
 
 from agent.config import Settings
+from tests.browser.pages import PageWatch, open_chat
 
 pytestmark = pytest.mark.browser
 
 TIMEOUT_MS = 60_000
-
-# Chainlit's own noise, as in test_select_area_and_lineage.py: CDN fonts/KaTeX (no network),
-# /user before header login (401), avatars looked up by tool-step name (400); and those CDN
-# stylesheets refused by our own Content-Security-Policy (ui/websec.py).
-CHAINLIT_OWN = [
-    re.compile(
-        r"^console error: Loading the stylesheet 'https://(fonts\.googleapis\.com/css2\?|"
-        r"cdn\.jsdelivr\.net/npm/katex@)[^']*' violates the following Content Security Policy"
-    ),
-    re.compile(r"ERR_NAME_NOT_RESOLVED at \{'url': 'https://fonts\.googleapis\.com/css2\?"),
-    re.compile(r"ERR_NAME_NOT_RESOLVED at \{'url': 'https://cdn\.jsdelivr\.net/npm/katex@"),
-    re.compile(r"status of 401 \(Unauthorized\) at \{'url': 'http://127\.0\.0\.1:\d+/user'"),
-    re.compile(r"^console error: \w+: Unauthorized\n\s+at \w+\.fetch \("),
-    re.compile(r"status of 400 \(Bad Request\) at \{'url': '[^']+/avatars/image%20generation"),
-]
-CHAINLIT_CDN = ("https://fonts.googleapis.com/css2?", "https://cdn.jsdelivr.net/npm/katex@")
-
-
-class PageErrors:
-    """Page errors, console errors and off-origin requests (the test fails on any)."""
-
-    def __init__(self, page: Page, origin: str) -> None:
-        self.seen: list[str] = []
-        self.origin = origin
-        page.on("pageerror", lambda error: self.seen.append(f"page error: {error}"))
-        page.on("console", self._console)
-        page.on("request", self._request)
-
-    def _console(self, message: ConsoleMessage) -> None:
-        if message.type != "error":
-            return
-        text = f"console error: {message.text} at {message.location}"
-        if not any(known.search(text) for known in CHAINLIT_OWN):
-            self.seen.append(text)
-
-    def _request(self, request: Request) -> None:
-        url = request.url
-        if not url.startswith((self.origin + "/", "data:", "blob:", *CHAINLIT_CDN)):
-            self.seen.append(f"request off the app's origin: {url}")
 
 
 async def _chat(
@@ -70,20 +32,14 @@ async def _chat(
 ) -> AsyncIterator[tuple[Page, str]]:
     async with harness.run_server(data, env) as server:
         page = await browser.new_page()
-        errors = PageErrors(page, server.url)
+        errors = PageWatch(page, server.url)
         try:
-            settings = page.locator("#chat-settings-open-modal")
-            await page.goto(server.url)
-            try:  # Chainlit's first load sometimes starts no socket on a busy machine
-                await expect(settings).to_be_visible(timeout=TIMEOUT_MS // 3)
-            except AssertionError:
-                await page.reload()
-                await expect(settings).to_be_visible(timeout=TIMEOUT_MS)
+            await open_chat(page, server.url)
             yield page, server.url
         except BaseException:
             print(server.log())
             raise
-        assert errors.seen == [], "\n".join(errors.seen)
+        errors.assert_clean("the page was not clean")
 
 
 @pytest.fixture

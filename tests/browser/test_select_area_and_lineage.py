@@ -19,50 +19,14 @@ from types import ModuleType
 import httpx
 import pytest
 from PIL import Image, ImageChops
-from playwright.async_api import BrowserContext, ConsoleMessage, Locator, Page, Request, expect
+from playwright.async_api import BrowserContext, Locator, Page, Request, expect
 
 from agent.config import Settings
+from tests.browser.pages import PageWatch, open_chat
 
 pytestmark = pytest.mark.browser
 
 TIMEOUT_MS = 60_000
-
-
-# Console errors that come from Chainlit itself, not from this app's pages or elements:
-# - its index.html links Google Fonts and KaTeX CSS from CDNs (no network in tests);
-# - its client asks /user before header auth has logged the single user in (401);
-# - it looks up an avatar named after each tool step; ours have "·" in the name (400).
-CHAINLIT_OWN = [
-    re.compile(r"ERR_NAME_NOT_RESOLVED at \{'url': 'https://fonts\.googleapis\.com/css2\?"),
-    re.compile(r"ERR_NAME_NOT_RESOLVED at \{'url': 'https://cdn\.jsdelivr\.net/npm/katex@"),
-    re.compile(r"status of 401 \(Unauthorized\) at \{'url': 'http://127\.0\.0\.1:\d+/user'"),
-    re.compile(r"^console error: \w+: Unauthorized\n\s+at \w+\.fetch \("),
-    re.compile(r"status of 400 \(Bad Request\) at \{'url': '[^']+/avatars/image%20generation"),
-]
-CHAINLIT_CDN = ("https://fonts.googleapis.com/css2?", "https://cdn.jsdelivr.net/npm/katex@")
-
-
-class PageErrors:
-    """Page errors, console errors and off-origin requests (the test fails on any)."""
-
-    def __init__(self, page: Page, origin: str) -> None:
-        self.seen: list[str] = []
-        self.origin = origin
-        page.on("pageerror", lambda error: self.seen.append(f"page error: {error}"))
-        page.on("console", self._console)
-        page.on("request", self._request)
-
-    def _console(self, message: ConsoleMessage) -> None:
-        if message.type != "error":
-            return
-        text = f"console error: {message.text} at {message.location}"
-        if not any(known.search(text) for known in CHAINLIT_OWN):
-            self.seen.append(text)
-
-    def _request(self, request: Request) -> None:
-        url = request.url
-        if not url.startswith((self.origin + "/", "data:", "blob:", *CHAINLIT_CDN)):
-            self.seen.append(f"request off the app's origin: {url}")
 
 
 @pytest.fixture
@@ -73,30 +37,14 @@ async def studio(
     data = tmp_path / "data"
     async with harness.run_server(data) as server:
         page = await browser.new_page()
-        errors = PageErrors(page, server.url)
+        errors = PageWatch(page, server.url)
         try:
             await open_chat(page, server.url)
             yield page, data
         except BaseException:
             print(server.log())  # shown by pytest for a failing test
             raise
-        assert errors.seen == [], "\n".join(errors.seen)
-
-
-async def open_chat(page: Page, url: str) -> None:
-    """Load the app until the chat has started (its settings button is shown).
-
-    Chainlit's first load (401 on /user, header login, back to /) sometimes leaves the page
-    without a socket on this busy test machine: the chat never starts. Reloading once is
-    what a person would do; a second miss fails the test. (Reported to the lead.)
-    """
-    settings = page.locator("#chat-settings-open-modal")
-    await page.goto(url)
-    try:
-        await expect(settings).to_be_visible(timeout=TIMEOUT_MS // 3)
-    except AssertionError:
-        await page.reload()
-        await expect(settings).to_be_visible(timeout=TIMEOUT_MS)
+        errors.assert_clean("the page was not clean")
 
 
 async def send(page: Page, text: str) -> None:
