@@ -12,12 +12,13 @@ import itertools
 import socket
 import sys
 import warnings
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
+from playwright.async_api import BrowserContext, async_playwright
 
 from agent.config import Settings
 
@@ -145,3 +146,45 @@ def database_env(request: pytest.FixtureRequest) -> dict[str, str]:
     cluster = request.getfixturevalue("pg_cluster")
     url = load_scale_services().create_database(cluster, f"app_{next(_databases)}")
     return {"ATELIER_DATABASE_URL": str(url)}
+
+
+# --------------------------------------------------------------------------- browsers
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+def output_dir() -> Path:
+    """Where screenshots go (test-output/, ignored by git)."""
+    path = Path(__file__).resolve().parents[1] / "test-output"
+    path.mkdir(exist_ok=True)
+    return path
+
+
+@pytest.fixture
+async def browser(tmp_path: Path) -> AsyncIterator[BrowserContext]:
+    """Debian's Chromium (never a downloaded browser) driven by Playwright: a fresh profile
+    and a desktop-sized window."""
+    assert CHROMIUM.exists(), "Install Debian's chromium: apt-get install -y chromium"
+    async with async_playwright() as playwright:
+        context = await playwright.chromium.launch_persistent_context(
+            str(tmp_path / "profile"),
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1360, "height": 900},
+        )
+        try:
+            yield context
+        finally:
+            await context.close()
