@@ -83,6 +83,8 @@ class _Baseline:
         session_id = uuid.uuid4().hex
         previous: str | None = None
         for turn, text in enumerate(texts, start=1):
+            if turn > 1 and self.cfg.think_s:
+                await asyncio.sleep(self.cfg.think_s)  # the user looks at the result
             request = build_request(
                 settings=self.session_settings,
                 instructions=self.instructions,

@@ -11,11 +11,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-# Targets on this 2-core machine (the brief): checked in the report, never in the unit suite.
-MAX_P95_TURN_RATIO = 1.10
-MAX_P95_PARTIAL_DELAY_MS = 150.0
-MAX_LOOP_LAG_MS = 50.0
-MAX_RSS_MB_PER_SESSION = 2.0
+# Targets on this 2-core machine (issue 13): checked in the report, never in the unit suite.
+MAX_P95_TURN_RATIO = {"realistic": 1.03, "burst": 1.5}
+MAX_P95_PARTIAL_FETCH_MS = 250.0  # engine emission -> preview bytes in the client's hands
+MAX_LOOP_LAG_MS = 30.0
+MAX_RSS_MB_PER_SESSION = 1.0
+MAX_APP_CPU_MS_PER_TURN = 25.0  # a 1024x1024 turn, the app's own process(es) only
+MAX_GENERATOR_CORE_SHARE = 0.5  # above this the load generator distorts what it measures
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
@@ -92,6 +94,33 @@ class ServerSample:
     rss_before_mb: float | None = None
     rss_after_mb: float | None = None
     rss_after_disconnect_mb: float | None = None
+    workers: int = 1
+    app_cpu_s: list[float] = field(default_factory=list)  # per app process, measured phase
+    engine_cpu_s: float | None = None  # the external engine process, same phase
+    generator_cpu_s: float | None = None  # the load generator (this driver), same phase
+    wall_s: float = 0.0  # how long the CPU phase lasted
+
+
+def cpu_section(server: ServerSample, turns: int) -> dict[str, Any]:
+    """CPU per turn of the app (summed over its workers), of the engine, and the load
+    generator's share of one core over the measured phase."""
+
+    def per_turn(cpu: float | None) -> float | None:
+        return None if cpu is None or turns <= 0 else round(cpu * 1000 / turns, 2)
+
+    def share(cpu: float | None) -> float | None:
+        return None if cpu is None or server.wall_s <= 0 else round(cpu / server.wall_s, 3)
+
+    app_total = sum(server.app_cpu_s) if server.app_cpu_s else None
+    return {
+        "workers": server.workers,
+        "app_cpu_ms_per_turn": per_turn(app_total),
+        "app_cpu_ms_per_turn_by_worker": [per_turn(c) for c in server.app_cpu_s],
+        "app_core_share": share(app_total),
+        "engine_cpu_ms_per_turn": per_turn(server.engine_cpu_s),
+        "generator_core_share": share(server.generator_cpu_s),
+        "measured_s": round(server.wall_s, 2),
+    }
 
 
 def rss_per_session(server: ServerSample, sessions: int) -> float | None:
@@ -117,12 +146,16 @@ def build_report(
         ),
     }
     errors = len(app.errors) + len(baseline.errors)
-    p95_partial = percentile(app.partial_delay_ms, 95)
+    p95_fetch = percentile(app.partial_fetch_ms, 95)
+    cpu = cpu_section(server, app.turns_ok)
+    max_ratio = MAX_P95_TURN_RATIO.get(str(config.get("profile")), MAX_P95_TURN_RATIO["burst"])
     targets = {
-        "p95_turn_latency_ratio": _target(ratios["p95_turn_latency"], MAX_P95_TURN_RATIO),
-        "p95_partial_delay_ms": _target(p95_partial, MAX_P95_PARTIAL_DELAY_MS),
+        "p95_turn_latency_ratio": _target(ratios["p95_turn_latency"], max_ratio),
+        "p95_partial_fetch_ms": _target(p95_fetch, MAX_P95_PARTIAL_FETCH_MS),
         "loop_lag_max_ms": _target(server.loop_lag_max_ms, MAX_LOOP_LAG_MS),
         "rss_mb_per_session": _target(per_session, MAX_RSS_MB_PER_SESSION),
+        "app_cpu_ms_per_turn": _target(cpu["app_cpu_ms_per_turn"], MAX_APP_CPU_MS_PER_TURN),
+        "generator_core_share": _target(cpu["generator_core_share"], MAX_GENERATOR_CORE_SHARE),
         "errors": _target(float(errors), 0.0),
     }
     return {
@@ -140,6 +173,8 @@ def build_report(
             "after_disconnect": server.rss_after_disconnect_mb,
         },
         "rss_mb_per_session": per_session,
+        "app_cpu_ms_per_turn": cpu["app_cpu_ms_per_turn"],
+        "cpu": cpu,
         "errors": errors,
         "app": app.as_dict(),
         "baseline": baseline.as_dict(),
@@ -180,6 +215,23 @@ def format_table(report: Mapping[str, Any]) -> str:
             "server RSS MB before / after / per session",
             f"{_fmt(rss['before'])} / {_fmt(rss['after_turns'])} / "
             f"{_fmt(report['rss_mb_per_session'])}",
+            "",
+            "",
+        )
+    )
+    cpu = report["cpu"]
+    rows.append(
+        (
+            f"CPU ms per turn: app ({cpu['workers']} process) / engine",
+            f"{_fmt(cpu['app_cpu_ms_per_turn'])} / {_fmt(cpu['engine_cpu_ms_per_turn'])}",
+            "",
+            "",
+        )
+    )
+    rows.append(
+        (
+            "core share: app / load generator",
+            f"{_fmt(cpu['app_core_share'])} / {_fmt(cpu['generator_core_share'])}",
             "",
             "",
         )
