@@ -6,8 +6,10 @@ another thread is refused, never moved. Feedback goes only on steps of the write
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import uuid
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, cast
 
 import aiosqlite
@@ -118,8 +120,18 @@ def step_dict(row: sqlite3.Row) -> StepDict:
     )
 
 
+@dataclass
+class _StepBatch:
+    """Step writes that go to the database together, in one transaction."""
+
+    items: list[tuple[StepDict, Writer | None]] = field(default_factory=list)
+    task: asyncio.Future[None] | None = None
+
+
 class Steps(Core):
     """Step upsert/delete and feedback, with ownership checks."""
+
+    _step_batch: _StepBatch | None = None
 
     async def _upsert_step(
         self, db: aiosqlite.Connection, step: StepDict, writer: Writer | None
@@ -169,12 +181,26 @@ class Steps(Core):
         )
 
     async def _write_step(self, step: StepDict) -> None:
-        writer = current_writer()
-        try:
-            async with self._write() as db:
-                await self._upsert_step(db, step, writer)
-        except WriteRefused as error:
-            self._refused(error, writer)
+        """Write a step, batched: the steps that arrive while the connection is busy (a
+        turn sends several at once, many users more) share one transaction and one commit.
+        Returns once the step is committed; each step keeps its writer's checks."""
+        batch = self._step_batch
+        if batch is None:
+            batch = self._step_batch = _StepBatch()
+            batch.task = asyncio.ensure_future(self._write_steps(batch))
+        batch.items.append((step, current_writer()))
+        assert batch.task is not None
+        await asyncio.shield(batch.task)
+
+    async def _write_steps(self, batch: _StepBatch) -> None:
+        async with self._write() as db:
+            if self._step_batch is batch:
+                self._step_batch = None  # steps from now on go in the next batch
+            for step, writer in batch.items:
+                try:  # the checks come before any write: a refused step leaves nothing
+                    await self._upsert_step(db, step, writer)
+                except WriteRefused as error:
+                    self._refused(error, writer)
 
     @queued
     async def create_step(self, step_dict: StepDict) -> None:
