@@ -79,11 +79,11 @@ def app_server(
         env["OPENAI_BASE_URL"] = f"{engine.base_url}/v1"
         env["ATELIER_PERF_TRACE"] = engine.env["ATELIER_PERF_TRACE"]
     command = ["chainlit", "run", "ui/app.py", "--headless", "--host", HOST, "--port", str(port)]
+    ready = "/atelier/metrics"
     if cfg.workers > 1:  # agent.ops.serve: N chainlit workers behind haproxy
         command = ["serve", "--workers", str(cfg.workers), "--host", HOST, "--port", str(port)]
-    return ServerProcess(
-        command, env, port=port, ready_path="/atelier/metrics", log_path=workdir / "app.log"
-    )
+        ready = "/auth/config"  # metrics answer no proxied request; each worker is asked direct
+    return ServerProcess(command, env, port=port, ready_path=ready, log_path=workdir / "app.log")
 
 
 def app_processes(server: ServerProcess, workers: int) -> list[tuple[int, str]]:

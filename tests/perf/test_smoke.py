@@ -28,6 +28,8 @@ USERS, TURNS, PARTIALS = 3, 2, 2
 
 def _module(name: str) -> ModuleType:
     """Load a sibling benchmark module by path (tests/perf is scripts, not a package)."""
+    if str(HERE) not in sys.path:  # the benchmark modules import each other by name
+        sys.path.insert(0, str(HERE))
     spec = importlib.util.spec_from_file_location(f"perf_smoke_{name}", HERE / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -85,6 +87,21 @@ def test_cpu_time_of_a_process_comes_from_proc() -> None:
     after = proc.cpu_s(os.getpid())
     assert before is not None and after is not None and after > before
     assert proc.cpu_s(2**22 + 12345) is None  # no such process
+
+
+def test_serve_workers_are_found_in_the_supervisor_log(tmp_path: Path) -> None:
+    app = _module("perf_app")
+    log = tmp_path / "app.log"
+    log.write_text(
+        "worker w1 pid 101 port 5001\nworker w2 pid 102 port 5002\n[w1] ready\n"
+        "worker w1 exited with -9\nworker w1 pid 103 port 5001\n",
+        encoding="utf-8",
+    )
+    server = proc.ServerProcess(["serve"], {}, port=1, ready_path="/", log_path=log)
+    assert app.app_processes(server, 2) == [
+        (103, "http://127.0.0.1:5001"),  # the restarted worker, not the dead one
+        (102, "http://127.0.0.1:5002"),
+    ]
 
 
 def test_profiles_set_latency_engine_and_think_time() -> None:
