@@ -12,7 +12,10 @@ timed from the engine's own emission on both sides.
 
 The requests are the app's own: ``agent.turn.requests.build_request`` with the studio profile's
 instructions and default settings, chained by ``previous_response_id`` like a session does,
-through ``agent.turn.client.build_client`` (so the SDK is configured as the app's).
+through ``agent.turn.client.build_client`` (so the SDK is configured as the app's), read
+with the app's own stream reader (``agent.turn.model.OpenAIModel``): the SDK's pure-Python
+SSE decoder parses multi-megabyte image events on the loop and, at N=100, made the load
+generator the bottleneck of the baseline (it then looked slower than the app).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import asyncio
 import sys
 import time
 import uuid
+from contextlib import aclosing
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +36,7 @@ from openai.types.responses import (
     ResponseOutputItemDoneEvent,
 )
 from perf_plan import LoadConfig
-from perf_proc import HOST, ServerProcess, free_port
+from perf_proc import HOST, ServerProcess, free_port, own_cpu_s
 from perf_stats import SideResult
 from perf_trace import read_trace
 from pydantic import SecretStr
@@ -41,6 +45,7 @@ from agent.config import Settings
 from agent.prompts import PromptBook
 from agent.session_settings import SessionSettings
 from agent.turn.client import build_client
+from agent.turn.model import OpenAIModel
 from agent.turn.requests import build_request
 
 
@@ -74,6 +79,7 @@ class _Baseline:
     def __init__(self, cfg: LoadConfig, settings: Settings) -> None:
         self.cfg = cfg
         self.client = build_client(settings)
+        self.model = OpenAIModel(self.client)
         self.instructions = PromptBook.load(settings.prompts_dir).for_profile("studio")
         self.session_settings = SessionSettings.defaults(settings, "studio")
         self.received: list[tuple[str, int, float]] = []
@@ -107,10 +113,9 @@ class _Baseline:
 
     async def _turn(self, request: dict[str, Any]) -> str:
         """Stream one response; returns its id. Raises on a failed response or no image."""
-        stream = await self.client.responses.create(**request, stream=True)
         response_id: str | None = None
         images = 0
-        async with stream:
+        async with aclosing(self.model.stream(request)) as stream:
             async for event in stream:
                 if isinstance(event, ResponseImageGenCallPartialImageEvent):
                     self.received.append(
@@ -146,7 +151,7 @@ async def run_baseline(cfg: LoadConfig, workdir: Path) -> SideResult:
             await base.user(warm, -1, texts[: cfg.warmup_turns], 0.0)
             result.errors.extend(f"warm-up: {e}" for e in warm.errors)
             base.received.clear()
-        began = time.monotonic()
+        began, cpu_before = time.monotonic(), own_cpu_s()
         try:
             async with asyncio.timeout(cfg.time_limit_s):
                 await asyncio.gather(
@@ -155,6 +160,7 @@ async def run_baseline(cfg: LoadConfig, workdir: Path) -> SideResult:
         except TimeoutError:
             result.errors.append(f"baseline: time limit of {cfg.time_limit_s} s reached")
         result.wall_s = time.monotonic() - began
+        result.generator_core_share = round((own_cpu_s() - cpu_before) / result.wall_s, 3)
     finally:
         await base.client.close()
         await server.stop()
