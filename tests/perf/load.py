@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import shutil
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -82,6 +83,13 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[LoadConfig, Path | No
     )
     parser.add_argument("--skip-baseline", action="store_true", help="measure the app only")
     parser.add_argument("--out", type=Path, default=None, help="write the JSON report here")
+    parser.add_argument(
+        "--keep-logs",
+        type=Path,
+        default=None,
+        help="copy the servers' logs here (with ATELIER_PERF_SLOW_MS=N the app logs every "
+        "event-loop callback slower than N ms)",
+    )
     args = parser.parse_args(argv)
     profile = PROFILES[args.profile]
     latency = args.latency or ",".join(str(v) for v in profile.latency_ms)
@@ -113,10 +121,12 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[LoadConfig, Path | No
         )
     except ValueError as exc:
         parser.error(str(exc))
-    return cfg, args.out, args.skip_baseline
+    return cfg, args.out, args.skip_baseline, args.keep_logs
 
 
-async def run(cfg: LoadConfig, skip_baseline: bool = False) -> dict[str, Any]:
+async def run(
+    cfg: LoadConfig, skip_baseline: bool = False, keep_logs: Path | None = None
+) -> dict[str, Any]:
     """Run both sides one after the other and build the report."""
     from perf_stats import SideResult
 
@@ -139,13 +149,17 @@ async def run(cfg: LoadConfig, skip_baseline: bool = False) -> dict[str, Any]:
                 await engine.stop()
         if app.errors:
             print(f"server log tail:\n{server.log_tail(20)}", file=sys.stderr)
+        if keep_logs is not None:
+            keep_logs.mkdir(parents=True, exist_ok=True)
+            for log in workdir.glob("*.log"):
+                shutil.copy(log, keep_logs / log.name)
     return build_report(cfg.as_dict(), app, baseline, sample)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark; print the table, write the report; 1 if any error happened."""
-    cfg, out, skip_baseline = parse_args(argv)
-    report = asyncio.run(run(cfg, skip_baseline))
+    cfg, out, skip_baseline, keep_logs = parse_args(argv)
+    report = asyncio.run(run(cfg, skip_baseline, keep_logs))
     print(format_table(report))
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -106,7 +106,7 @@ def test_serve_workers_are_found_in_the_supervisor_log(tmp_path: Path) -> None:
 
 def test_profiles_set_latency_engine_and_think_time() -> None:
     load = _module("load")
-    cfg, _, _ = load.parse_args(["--profile", "realistic", "--users", "5"])
+    cfg, _, _, _ = load.parse_args(["--profile", "realistic", "--users", "5"])
     assert (cfg.latency_ms, cfg.engine, cfg.turns, cfg.profile) == (
         (5000, 15000),
         "external",
@@ -114,7 +114,7 @@ def test_profiles_set_latency_engine_and_think_time() -> None:
         "realistic",
     )
     assert cfg.think_s > 0 and cfg.ramp_s == 15.0  # users ramp over the final latency
-    burst, _, _ = load.parse_args(["--latency", "200,400", "--engine", "external"])
+    burst, _, _, _ = load.parse_args(["--latency", "200,400", "--engine", "external"])
     assert (burst.profile, burst.latency_ms, burst.engine, burst.think_s) == (
         "burst",
         (200, 400),
