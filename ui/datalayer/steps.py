@@ -139,9 +139,13 @@ class Steps(Core):
         thread_id = step.get("threadId") or None
         parent_id = step.get("parentId") or None
         await self._check_thread(db, writer, thread_id, "step")
-        await self._check_row(db, writer, "cl_steps", step["id"], thread_id, "step")
+        await self._check_row(
+            db, writer, "cl_steps", step["id"], thread_id, "step", thread_checked=True
+        )
         if parent_id:
-            await self._check_row(db, writer, "cl_steps", parent_id, thread_id, "parent step")
+            await self._check_row(
+                db, writer, "cl_steps", parent_id, thread_id, "parent step", thread_checked=True
+            )
         if thread_id:
             await self._ensure_thread(db, thread_id, writer)
             await db.execute(
