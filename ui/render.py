@@ -208,26 +208,22 @@ class TurnRenderer:
 
     async def _draw_partial(self, slot: _ImageSlot, event: ev.PartialImage) -> None:
         shown = await preview(event.data)
+        # The bytes ride in the element event as a data: URL: nothing to stage in .files,
+        # no download for the browser to make (and for the server to authenticate and serve).
         if slot.element is None:
             slot.element = cl.Image(
                 name=f"partial-{event.call_id[-8:]}",
-                content=shown.data,
+                url=shown.data_url,
                 display="inline",
                 size="large",
                 mime=shown.mime,
             )
             slot.element.updatable = True
         else:
-            slot.element.content = shown.data
+            slot.element.url = shown.data_url
             slot.element.mime = shown.mime
         slot.element.name = f"partial-{event.index + 1}-{event.call_id[-8:]}"
-        try:
-            await slot.element.send(for_id=slot.message.id, persist=False)
-        except OSError as error:
-            # A preview that cannot be staged (Chainlit's .files dir) must not end the turn:
-            # the final image still arrives and is persisted through the data layer.
-            logger.warning("partial image %s not shown: %s", event.index, error)
-            return
+        await slot.element.send(for_id=slot.message.id, persist=False)
         elapsed = time.monotonic() - slot.started
         slot.message.content = f"_Sharpening… stage {event.index + 1} · {elapsed:.1f} s_"
         # Shown, not stored: the final caption replaces it (one database write fewer).

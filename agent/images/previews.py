@@ -5,7 +5,9 @@ A partial image arrives at full size. When its bytes are already fit to show (no
 no decode, no re-encode. Otherwise it is decoded at reduced scale (JPEG: ``draft`` decodes
 at 1/2..1/8; other formats: one ``reduce`` box pass) to at most ``PREVIEW_EDGE`` pixels and
 encoded as JPEG (WebP when it has transparency: a WebP encode costs several times more).
-The work runs on the image pool (``agent.images.pool``).
+The work, and the ``data:`` URL that carries the bytes to the browser inside the element
+event itself (no file to stage, no download to authenticate and serve), runs on the image
+pool (``agent.images.pool``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 
 from PIL import Image
 
+from agent.images.b64 import b64encode
 from agent.images.pool import run_image_work
 
 PREVIEW_EDGE = 512
@@ -27,18 +30,24 @@ _MIMES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
 
 @dataclass(frozen=True)
 class Preview:
-    """Bytes to show and their MIME type; ``passed_through`` when they are the original."""
+    """Bytes to show, their MIME type and ``data:`` URL; ``passed_through`` when they are
+    the original bytes."""
 
     data: bytes
     mime: str
+    data_url: str
     passed_through: bool = False
+
+
+def _shown(data: bytes, mime: str, passed_through: bool = False) -> Preview:
+    return Preview(data, mime, f"data:{mime};base64,{b64encode(data)}", passed_through)
 
 
 def _preview_sync(data: bytes, max_edge: int) -> Preview:
     with Image.open(io.BytesIO(data)) as image:  # reads the header, decodes nothing yet
         mime = _MIMES.get(image.format or "")
         if mime is not None and (len(data) <= PASS_THROUGH_BYTES or max(image.size) <= max_edge):
-            return Preview(data, mime, passed_through=True)
+            return _shown(data, mime, passed_through=True)
         if image.format == "JPEG":
             image.draft("RGB", (max_edge, max_edge))  # decodes at 1/2, 1/4 or 1/8 scale
         image.load()
@@ -48,9 +57,9 @@ def _preview_sync(data: bytes, max_edge: int) -> Preview:
     buffer = io.BytesIO()
     if keep_alpha:
         small.convert("RGBA").save(buffer, format="WEBP", quality=72, method=0)
-        return Preview(buffer.getvalue(), "image/webp")
+        return _shown(buffer.getvalue(), "image/webp")
     small.convert("RGB").save(buffer, format="JPEG", quality=75)
-    return Preview(buffer.getvalue(), "image/jpeg")
+    return _shown(buffer.getvalue(), "image/jpeg")
 
 
 async def preview(data: bytes, max_edge: int = PREVIEW_EDGE) -> Preview:

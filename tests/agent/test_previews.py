@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import os
 import threading
@@ -49,6 +50,7 @@ async def test_a_small_partial_passes_through_untouched() -> None:
         source = _encoded((1024, 1024), "RGB", fmt, noisy=False)
         shown = await preview(source)
         assert (shown.data, shown.mime, shown.passed_through) == (source, mime, True)
+        assert shown.data_url == f"data:{mime};base64," + base64.b64encode(source).decode()
     tiny = _encoded((400, 300), "RGB", "PNG")  # big in bytes, but already preview-sized
     assert (await preview(tiny)).data == tiny
 

@@ -6,8 +6,9 @@ A user is what the browser is on the wire (FACTS.md): sign in through ``/auth/he
 app's single-user mode), connect socket.io on ``/ws/socket.io``, emit
 ``connection_successful``, wait for the chat start to finish (``set_commands``), then send
 each message and wait for the turn's bill line. Partial images arrive as ``element`` events
-named ``partial-<stage>-<call id tail>``; with ``fetch_partials`` the user also downloads
-their bytes from ``/project/file/<chainlitKey>`` as a browser would.
+named ``partial-<stage>-<call id tail>``, their bytes inline as a ``data:`` URL (in hand on
+arrival) or, with ``fetch_partials``, downloaded from ``/project/file/<chainlitKey>`` as a
+browser would.
 
 Only 127.0.0.1 is ever contacted.
 """
@@ -179,7 +180,9 @@ class AppUser:
             return
         stage = int(match.group(1) or 1)
         entry = len(self.partials)
-        self.partials.append((match.group(2), stage - 1, now, None))
+        # A data: URL carries the bytes in the event itself: in hand on arrival.
+        in_hand = now if str(element.get("url") or "").startswith("data:") else None
+        self.partials.append((match.group(2), stage - 1, now, in_hand))
         key = element.get("chainlitKey")
         if self.cfg.fetch_partials and key:
             task = asyncio.create_task(self._fetch(entry, str(key)))

@@ -7,6 +7,7 @@ everything above it (messages, elements, files in a temp ``.files``) is Chainlit
 from __future__ import annotations
 
 import asyncio
+import base64
 import io
 import uuid
 from pathlib import Path
@@ -104,7 +105,9 @@ async def test_a_newer_partial_replaces_one_not_drawn_and_none_follows_the_end()
     await renderer.render(ev.ImageFailed(SID, CALL, UpstreamError("no image")))
     elements = [data for kind, data in emitter.sent if kind == "element"]
     assert [e["name"] for e in elements] == [f"partial-2-{CALL[-8:]}"]
-    assert elements[0]["mime"] == "image/png"  # a small partial is passed through
+    # A small partial is passed through, its bytes inline: nothing staged, nothing to fetch.
+    assert elements[0]["mime"] == "image/png" and elements[0]["chainlitKey"] is None
+    assert base64.b64decode(elements[0]["url"].split(",", 1)[1]) == _png(90)
     kinds = [kind for kind, _ in emitter.sent]
     assert kinds.index("element") < kinds.index("remove_element")  # the end comes last
     statuses = [d["output"] for k, d in emitter.sent if k == "update_step"]
