@@ -136,6 +136,9 @@ class _Turn:
     done: asyncio.Event = field(default_factory=asyncio.Event)
     bill: str | None = None
     finals: int = 0
+    first_partial: float | None = None  # when its first partial image arrived
+    final: float | None = None  # when its final image arrived
+    bill_at: float | None = None
 
 
 class AppUser:
@@ -177,7 +180,10 @@ class AppUser:
         if match is None:
             if self.turn is not None and element.get("type") == "image":
                 self.turn.finals += 1
+                self.turn.final = self.turn.final or now
             return
+        if self.turn is not None and self.turn.first_partial is None:
+            self.turn.first_partial = now
         stage = int(match.group(1) or 1)
         entry = len(self.partials)
         # A data: URL carries the bytes in the event itself: in hand on arrival.
@@ -211,6 +217,7 @@ class AppUser:
         if metadata.get("atelier") != "bill" or self.turn is None:
             return
         self.turn.bill = str(message.get("output") or "")
+        self.turn.bill_at = time.monotonic()
         self.turn.done.set()
 
     async def connect(self) -> None:
@@ -278,6 +285,11 @@ class AppUser:
                 return
             result.turn_latency_ms.append(latency_ms)
             result.turns_ok += 1
+            if turn.first_partial is not None:  # minus the engine's own first-partial latency
+                to_first = (turn.first_partial - turn.started) * 1000 - self.cfg.latency_ms[0]
+                result.phase_ms["send_to_first_partial_extra"].append(to_first)
+            if turn.final is not None and turn.bill_at is not None:
+                result.phase_ms["final_image_to_bill"].append((turn.bill_at - turn.final) * 1000)
 
     async def finish_fetches(self) -> None:
         """Wait (bounded) for partial downloads still in flight."""

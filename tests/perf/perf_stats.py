@@ -69,6 +69,11 @@ class SideResult:
     errors: list[str] = field(default_factory=list)
     wall_s: float = 0.0
     generator_core_share: float | None = None  # this driver's CPU / wall over the phase
+    # Where an app turn's time goes: before the first partial beyond the engine's own
+    # latency, and from the final image to the bill line.
+    phase_ms: dict[str, list[float]] = field(
+        default_factory=lambda: {"send_to_first_partial_extra": [], "final_image_to_bill": []}
+    )
 
     def as_dict(self) -> dict[str, Any]:
         """The side's section of the report."""
@@ -82,6 +87,7 @@ class SideResult:
             "partial_delay_ms": summary(self.partial_delay_ms),
             "partial_fetch_ms": summary(self.partial_fetch_ms),
             "partials_unmatched": self.partials_unmatched,
+            "phases_ms": {name: summary(values) for name, values in self.phase_ms.items()},
         }
 
 
@@ -211,6 +217,12 @@ def format_table(report: Mapping[str, Any]) -> str:
     add("partial delay p50 ms", "partial_delay_ms", "p50")
     add("partial delay p95 ms", "partial_delay_ms", "p95", "p95_partial_delay")
     add("partial bytes-in-hand p95 ms", "partial_fetch_ms", "p95")
+    for phase, label in (
+        ("send_to_first_partial_extra", "app: send -> 1st partial beyond engine, p50 / p95"),
+        ("final_image_to_bill", "app: final image -> bill line, p50 / p95 ms"),
+    ):
+        stats = app.get("phases_ms", {}).get(phase, {})
+        rows.append((label, f"{_fmt(stats.get('p50'))} / {_fmt(stats.get('p95'))}", "", ""))
     rows.append(("turns ok", str(app["turns_ok"]), str(base["turns_ok"]), ""))
     rows.append(("errors", str(app["errors"]), str(base["errors"]), ""))
     lag = report["loop_lag_ms"]
