@@ -12,10 +12,11 @@ timed from the engine's own emission on both sides.
 
 The requests are the app's own: ``agent.turn.requests.build_request`` with the studio profile's
 instructions and default settings, chained by ``previous_response_id`` like a session does,
-through ``agent.turn.client.build_client`` (so the SDK is configured as the app's), read
-with the app's own stream reader (``agent.turn.model.OpenAIModel``): the SDK's pure-Python
-SSE decoder parses multi-megabyte image events on the loop and, at N=100, made the load
-generator the bottleneck of the baseline (it then looked slower than the app).
+through ``agent.turn.client.build_client`` (so the SDK is configured as the app's). The
+stream is read light: events are split and parsed as JSON with the big base64 strings
+spliced out (``agent.images.b64.loads``), never built into typed SDK objects. The SDK's own
+decoder, and even the app's typed reader, made the load generator use more than half a core
+at N=100 burst, and the baseline then measured the generator, not the engine.
 """
 
 from __future__ import annotations
@@ -24,17 +25,10 @@ import asyncio
 import sys
 import time
 import uuid
-from contextlib import aclosing
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from openai.types.responses import (
-    ResponseCompletedEvent,
-    ResponseErrorEvent,
-    ResponseFailedEvent,
-    ResponseImageGenCallPartialImageEvent,
-    ResponseOutputItemDoneEvent,
-)
 from perf_plan import LoadConfig
 from perf_proc import HOST, ServerProcess, free_port, own_cpu_s
 from perf_stats import SideResult
@@ -42,10 +36,10 @@ from perf_trace import read_trace
 from pydantic import SecretStr
 
 from agent.config import Settings
+from agent.images import b64
 from agent.prompts import PromptBook
 from agent.session_settings import SessionSettings
 from agent.turn.client import build_client
-from agent.turn.model import OpenAIModel
 from agent.turn.requests import build_request
 
 
@@ -79,7 +73,6 @@ class _Baseline:
     def __init__(self, cfg: LoadConfig, settings: Settings) -> None:
         self.cfg = cfg
         self.client = build_client(settings)
-        self.model = OpenAIModel(self.client)
         self.instructions = PromptBook.load(settings.prompts_dir).for_profile("studio")
         self.session_settings = SessionSettings.defaults(settings, "studio")
         self.received: list[tuple[str, int, float]] = []
@@ -115,27 +108,51 @@ class _Baseline:
         """Stream one response; returns its id. Raises on a failed response or no image."""
         response_id: str | None = None
         images = 0
-        async with aclosing(self.model.stream(request)) as stream:
-            async for event in stream:
-                if isinstance(event, ResponseImageGenCallPartialImageEvent):
+        create: Any = self.client.responses.with_streaming_response.create
+        async with create(**request, stream=True) as response:
+            async for event in light_events(response.iter_bytes()):
+                kind = event.get("type")
+                if kind == PARTIAL_EVENT:
                     self.received.append(
-                        (event.item_id, event.partial_image_index, time.monotonic())
+                        (event["item_id"], int(event["partial_image_index"]), time.monotonic())
                     )
-                elif isinstance(event, ResponseOutputItemDoneEvent):
-                    item = event.item
-                    if item.type == "image_generation_call":
-                        if item.status != "completed" or not item.result:
-                            raise RuntimeError(f"image call {item.id} ended {item.status}")
+                elif kind == "response.output_item.done":
+                    item = event["item"]
+                    if item.get("type") == "image_generation_call":
+                        if item.get("status") != "completed" or not item.get("result"):
+                            raise RuntimeError(f"image call {item.get('id')} ended badly")
                         images += 1
-                elif isinstance(event, ResponseCompletedEvent):
-                    response_id = event.response.id
-                elif isinstance(event, ResponseFailedEvent | ResponseErrorEvent):
-                    raise RuntimeError(f"stream says {event.type}: {event!r}"[:300])
+                elif kind == "response.completed":
+                    response_id = str(event["response"]["id"])
+                elif kind in ("response.failed", "error"):
+                    raise RuntimeError(f"stream says {kind}: {event!r}"[:300])
         if response_id is None:
             raise RuntimeError("the stream ended without response.completed")
         if images == 0:
             raise RuntimeError("the response made no image")
         return response_id
+
+
+PARTIAL_EVENT = "response.image_generation_call.partial_image"
+_BIG_FIELDS = ("partial_image_b64", "result")
+
+
+async def light_events(chunks: AsyncIterator[bytes]) -> AsyncIterator[dict[str, Any]]:
+    """Server-sent events as plain dicts, big base64 strings kept out of the JSON parser."""
+    buffer = bytearray()
+    async for chunk in chunks:
+        scan = max(0, len(buffer) - 1)
+        buffer += chunk
+        start = 0
+        while (end := buffer.find(b"\n\n", max(start, scan))) >= 0:
+            block = bytes(buffer[start:end])
+            start = end + 2
+            at = block.find(b"data:")
+            if at >= 0:
+                data = block[at + 5 :].strip().decode("utf-8")
+                if data != "[DONE]":
+                    yield b64.loads(data, _BIG_FIELDS)
+        del buffer[:start]
 
 
 async def run_baseline(cfg: LoadConfig, workdir: Path) -> SideResult:

@@ -8,9 +8,11 @@ to its emission, the report is complete and nothing failed.
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import json
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 from types import ModuleType
 
@@ -151,6 +153,30 @@ async def test_trace_records_each_partial_the_client_receives(tmp_path: Path) ->
         await engine.aclose()
     assert len(received) == 2
     assert sorted(emitted) == sorted(received)
+
+
+async def test_the_baseline_reads_events_light_across_chunk_boundaries() -> None:
+    baseline = _module("perf_baseline")
+    big = "A" * 300_000  # an image's base64: kept out of the JSON parser
+    events = [
+        {"type": "response.created", "response": {"id": "resp_1"}},
+        {"type": baseline.PARTIAL_EVENT, "item_id": "ig_1", "partial_image_index": 0,
+         "partial_image_b64": big},
+        {"type": "response.completed", "response": {"id": "resp_1"}},
+    ]  # fmt: skip
+    wire = (
+        b"".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n".encode() for e in events)
+        + b"data: [DONE]\n\n"
+    )
+
+    async def chunks() -> AsyncIterator[bytes]:
+        # Cuts inside a separator, inside the base64, and one byte before the end.
+        cut = [0, 5, 61, 62, 70_000, 250_000, len(wire) - 1, len(wire)]
+        for a, b in itertools.pairwise(cut):
+            yield wire[a:b]
+
+    got = [event async for event in baseline.light_events(chunks())]
+    assert got == events
 
 
 def test_file_sink_round_trip(tmp_path: Path) -> None:
