@@ -50,7 +50,8 @@ engine: $(VENV)/.installed-run
 
 ## The full load benchmark (not part of `make test`; a smoke run of it is)
 perf: $(VENV)/.installed-test
-	env -u CI $(BIN)/python tests/perf/load.py --users 100 --turns 3 --out test-output/perf-report.json
+	env -u CI $(BIN)/python tests/perf/load.py --profile realistic --users 100 --out test-output/perf-realistic.json
+	env -u CI $(BIN)/python tests/perf/load.py --profile burst --users 100 --out test-output/perf-burst.json
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache test-output

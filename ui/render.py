@@ -5,10 +5,16 @@
 The renderer only draws: it never decides anything about the turn. Partial images replace
 each other in place (one updatable ``cl.Image`` per image call, same element id, sent with
 persist=False); the final image is sent persisted under that same id.
+
+Cheap on the server: a partial is drawn in a task of its own slot (the next events do not
+wait for it) and a newer partial of the same call replaces one not drawn yet; its "Sharpening"
+status goes to the browser only (the final caption is what is stored); text deltas are sent
+at most every ``TEXT_FLUSH_S``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -22,13 +28,16 @@ from chainlit.config import config
 from agent.billing.budgets import budget_label
 from agent.billing.quotas import QuotaExceeded
 from agent.errors import BudgetExceeded, Cancelled
-from agent.images.previews import PREVIEW_MIME, preview
+from agent.images.previews import preview
 from agent.store.records import ImageRecord
 from agent.turn import events as ev
 from agent.turn.event_json import event_json
 from ui.money import bill_line, image_caption, spent_line, usd_short
 
 logger = logging.getLogger(__name__)
+
+TEXT_FLUSH_S = 0.05
+"""Text deltas are coalesced: one socket message per this many seconds, not one per delta."""
 
 
 def image_actions(image_id: str, number: int | None = None) -> list[cl.Action]:
@@ -109,6 +118,8 @@ class _ImageSlot:
     number: int | None = None  # its place in a gallery
     line: str = ""  # its line of the gallery's text
     actions: list[cl.Action] = field(default_factory=list)  # made once: each is sent once
+    pending: ev.PartialImage | None = None  # the newest partial not drawn yet
+    drawing: asyncio.Task[None] | None = None
 
 
 class TurnRenderer:
@@ -118,6 +129,10 @@ class TurnRenderer:
         self._answer: cl.Message | None = None
         self._slots: dict[str, _ImageSlot] = {}
         self.images: list[ImageRecord] = []
+        self._text_buffer = ""
+        self._text_sent_at = 0.0
+        self._text_timer: asyncio.Task[None] | None = None
+        self._timer_sleeping = False
         # A gallery turn (Brainstorm, Variations) shows all its images in one message.
         self._gallery = gallery
         self._gallery_message: cl.Message | None = None
@@ -159,6 +174,8 @@ class TurnRenderer:
         """Render one event."""
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("turn event %s", json.dumps(event_json(event)))
+        if not isinstance(event, ev.TextDelta):
+            await self._settle_text()  # text first: events are drawn in order
         match event:
             case ev.TurnStarted():
                 return
@@ -182,6 +199,34 @@ class TurnRenderer:
                 assert_never(event)
 
     async def _text(self, text: str) -> None:
+        self._text_buffer += text
+        wait = self._text_sent_at + TEXT_FLUSH_S - time.monotonic()
+        if wait <= 0:
+            await self._send_text()
+        elif self._text_timer is None:
+            self._timer_sleeping = True
+            self._text_timer = asyncio.create_task(self._send_text_in(wait))
+
+    async def _send_text_in(self, delay_s: float) -> None:
+        await asyncio.sleep(delay_s)  # a deadline: the coalesced text goes out now
+        self._timer_sleeping = False
+        await self._send_text()
+        self._text_timer = None
+
+    async def _settle_text(self) -> None:
+        """Send coalesced text now; a timer already sending is waited for, never cut."""
+        timer, self._text_timer = self._text_timer, None
+        if timer is not None:
+            if self._timer_sleeping:
+                timer.cancel()
+            await asyncio.wait([timer])
+        await self._send_text()
+
+    async def _send_text(self) -> None:
+        text, self._text_buffer = self._text_buffer, ""
+        self._text_sent_at = time.monotonic()
+        if not text:
+            return
         if self._answer is None:
             self._answer = cl.Message(content="")
         await self._answer.stream_token(text)
@@ -208,30 +253,52 @@ class TurnRenderer:
 
     async def _partial(self, event: ev.PartialImage) -> None:
         slot = self._slots.get(event.call_id)
-        if slot is None:
+        if slot is None or slot.image is not None:
             return
-        small = await preview(event.data)
+        slot.pending = event  # replaces a partial of this call not drawn yet
+        if slot.drawing is None or slot.drawing.done():
+            slot.drawing = asyncio.create_task(self._draw_partials(slot))
+
+    async def _draw_partials(self, slot: _ImageSlot) -> None:
+        while slot.pending is not None:
+            event, slot.pending = slot.pending, None
+            await self._draw_partial(slot, event)
+
+    async def _settle(self, slot: _ImageSlot) -> None:
+        """No preview is drawn after this: drop the pending one, finish the one in hand."""
+        slot.pending = None
+        if slot.drawing is not None:
+            await asyncio.wait([slot.drawing])
+            if not slot.drawing.cancelled() and (error := slot.drawing.exception()):
+                logger.warning("a partial image could not be drawn: %r", error)
+            slot.drawing = None
+
+    async def _draw_partial(self, slot: _ImageSlot, event: ev.PartialImage) -> None:
+        shown = await preview(event.data)
+        # The bytes ride in the element event as a data: URL: nothing to stage in .files,
+        # no download for the browser to make (and for the server to authenticate and serve).
         if slot.element is None:
             slot.element = cl.Image(
                 name=f"partial-{event.call_id[-8:]}",
-                content=small,
+                url=shown.data_url,
                 display="inline",
                 size="large" if slot.number is None else "small",
-                mime=PREVIEW_MIME,
+                mime=shown.mime,
             )
             slot.element.updatable = True
         else:
-            slot.element.content = small
+            slot.element.url = shown.data_url
+            slot.element.mime = shown.mime
         slot.element.name = f"partial-{event.index + 1}-{event.call_id[-8:]}"
-        try:
-            await slot.element.send(for_id=slot.message.id, persist=False)
-        except OSError as error:
-            # A preview that cannot be staged (Chainlit's .files dir) must not end the turn:
-            # the final image still arrives and is persisted through the data layer.
-            logger.warning("partial image %s not shown: %s", event.index, error)
-            return
+        await slot.element.send(for_id=slot.message.id, persist=False)
         elapsed = time.monotonic() - slot.started
-        await self._show(slot, f"_Sharpening… stage {event.index + 1} · {elapsed:.1f} s_")
+        status = f"_Sharpening… stage {event.index + 1} · {elapsed:.1f} s_"
+        if slot.number is None:
+            slot.message.content = status
+            # Shown, not stored: the final caption replaces it (one database write fewer).
+            await cl.context.emitter.update_step(slot.message.to_dict())
+        else:
+            await self._show(slot, status)  # the gallery's text holds every variant's line
 
     async def _finish_step(self, slot: _ImageSlot, output: str) -> None:
         elapsed = time.monotonic() - slot.started
@@ -248,6 +315,7 @@ class TurnRenderer:
             await step.send()
             slot = _ImageSlot(message=message, step=step)
             self._slots[image.id] = slot
+        await self._settle(slot)
         element = final_image_element(image, slot.element.id if slot.element else None, slot.number)
         element.updatable = True
         await element.send(for_id=slot.message.id, persist=True)
@@ -266,6 +334,7 @@ class TurnRenderer:
         if slot is None:
             await cl.Message(content=text).send()
             return
+        await self._settle(slot)
         if slot.element is not None:
             await slot.element.remove()
         await self._show(slot, text)
@@ -282,6 +351,8 @@ class TurnRenderer:
 
     async def _billed(self, event: ev.TurnBilled) -> None:
         await self._close_answer()
+        for slot in self._slots.values():
+            await self._settle(slot)
         if len(self.images) == 1 and not event.bill.has_unknown:
             slot = self._slots[self.images[0].id]
             await self._show(slot, image_caption(self.images[0], event.bill.by_kind()["images"]))
@@ -315,6 +386,7 @@ class TurnRenderer:
         ).send()
 
     async def _abandon(self, slot: _ImageSlot) -> None:
+        await self._settle(slot)
         if slot.element is not None:
             await slot.element.remove()
         await self._show(slot, "_Not finished._")

@@ -9,7 +9,6 @@ builds them (``construct_type`` on the ``ResponseStreamEvent`` union).
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import cast
@@ -18,6 +17,7 @@ from openai._models import construct_type
 from openai.types.responses import ResponseStreamEvent
 
 from agent.images import b64
+from agent.images.pool import run_image_work
 
 BIG_EVENT_BYTES = 256 * 1024
 _BIG_FIELDS = ("partial_image_b64", "result")
@@ -102,7 +102,7 @@ async def iter_events(chunks: AsyncIterator[bytes]) -> AsyncIterator[ResponseStr
 
 async def _decode(block: bytes | memoryview) -> ResponseStreamEvent | None:
     if len(block) > BIG_EVENT_BYTES:
-        return await asyncio.to_thread(parse_event, block)
+        return await run_image_work(parse_event, block)  # base64 images: the image pool
     return parse_event(block)
 
 

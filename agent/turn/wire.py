@@ -8,7 +8,6 @@ damaged base64 never raises out of the turn; a partial image's format is the eve
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from openai.types.responses.response_output_item import ImageGenerationCall
 
 from agent.errors import MODERATION_CODES, AtelierError, ContentBlocked, UpstreamError
 from agent.images import b64
+from agent.images.pool import run_image_work
 from agent.session_settings import SessionSettings
 from agent.store.imagefiles import ImageFiles
 from agent.store.records import ImageRecord
@@ -107,7 +107,7 @@ class Translator:
             return [await self._image_done(raw.item)]
         elif isinstance(raw, ResponseCompletedEvent | ResponseIncompleteEvent):
             # The final response repeats every image's base64: copy it off the loop.
-            progress.payload = await asyncio.to_thread(
+            progress.payload = await run_image_work(
                 raw.response.model_dump, mode="json", exclude_none=True
             )
             progress.final = raw.response
@@ -151,7 +151,7 @@ class Translator:
         call = self.progress.calls.setdefault(raw.item_id, Call(raw.item_id, None))
         call.partials += 1
         try:
-            data = await asyncio.to_thread(b64.b64decode, raw.partial_image_b64)
+            data = await run_image_work(b64.b64decode, raw.partial_image_b64)
         except ValueError:  # a damaged preview is skipped; the final image still counts
             logger.warning("partial image %s of %s is not base64", raw.partial_image_index, call)
             return []

@@ -6,8 +6,9 @@ A user is what the browser is on the wire (FACTS.md): sign in through ``/auth/he
 app's single-user mode), connect socket.io on ``/ws/socket.io``, emit
 ``connection_successful``, wait for the chat start to finish (``set_commands``), then send
 each message and wait for the turn's bill line. Partial images arrive as ``element`` events
-named ``partial-<stage>-<call id tail>``; with ``fetch_partials`` the user also downloads
-their bytes from ``/project/file/<chainlitKey>`` as a browser would.
+named ``partial-<stage>-<call id tail>``, their bytes inline as a ``data:`` URL (in hand on
+arrival) or, with ``fetch_partials``, downloaded from ``/project/file/<chainlitKey>`` as a
+browser would.
 
 Only 127.0.0.1 is ever contacted.
 """
@@ -27,11 +28,12 @@ from typing import Any
 import httpx
 import socketio
 from perf_plan import LoadConfig
-from perf_proc import HOST, REPO, ServerProcess, free_port
+from perf_proc import HOST, REPO, ServerProcess, cpu_s, free_port, own_cpu_s, rss_mb
 from perf_stats import ServerSample, SideResult
 from perf_trace import read_trace
 
 PARTIAL_NAME = re.compile(r"^partial-(?:(\d+)-)?([A-Za-z0-9_]+)$")
+WORKER_LINE = re.compile(r"^worker (w\d+) pid (\d+) port (\d+)$", re.MULTILINE)
 BUDGET = "1000000"
 
 
@@ -78,9 +80,23 @@ def app_server(
         env["OPENAI_BASE_URL"] = f"{engine.base_url}/v1"
         env["ATELIER_PERF_TRACE"] = engine.env["ATELIER_PERF_TRACE"]
     command = ["chainlit", "run", "ui/app.py", "--headless", "--host", HOST, "--port", str(port)]
-    return ServerProcess(
-        command, env, port=port, ready_path="/atelier/metrics", log_path=workdir / "app.log"
-    )
+    ready = "/atelier/metrics"
+    if cfg.workers > 1:  # agent.ops.serve: N chainlit workers behind haproxy
+        command = ["serve", "--workers", str(cfg.workers), "--host", HOST, "--port", str(port)]
+        ready = "/auth/config"  # metrics answer no proxied request; each worker is asked direct
+    return ServerProcess(command, env, port=port, ready_path=ready, log_path=workdir / "app.log")
+
+
+def app_processes(server: ServerProcess, workers: int) -> list[tuple[int, str]]:
+    """(pid, base URL) of each app process: the server itself, or each ``serve`` worker
+    (as the supervisor's ``worker <name> pid <pid> port <port>`` lines name them)."""
+    if workers <= 1:
+        return [(server.pid, server.base_url)]
+    text = server.log_path.read_text(encoding="utf-8", errors="replace")
+    latest = {
+        name: (int(pid), f"http://{HOST}:{port}") for name, pid, port in WORKER_LINE.findall(text)
+    }
+    return list(latest.values())
 
 
 async def sign_in(base_url: str) -> str:
@@ -120,6 +136,9 @@ class _Turn:
     done: asyncio.Event = field(default_factory=asyncio.Event)
     bill: str | None = None
     finals: int = 0
+    first_partial: float | None = None  # when its first partial image arrived
+    final: float | None = None  # when its final image arrived
+    bill_at: float | None = None
 
 
 class AppUser:
@@ -161,10 +180,15 @@ class AppUser:
         if match is None:
             if self.turn is not None and element.get("type") == "image":
                 self.turn.finals += 1
+                self.turn.final = self.turn.final or now
             return
+        if self.turn is not None and self.turn.first_partial is None:
+            self.turn.first_partial = now
         stage = int(match.group(1) or 1)
         entry = len(self.partials)
-        self.partials.append((match.group(2), stage - 1, now, None))
+        # A data: URL carries the bytes in the event itself: in hand on arrival.
+        in_hand = now if str(element.get("url") or "").startswith("data:") else None
+        self.partials.append((match.group(2), stage - 1, now, in_hand))
         key = element.get("chainlitKey")
         if self.cfg.fetch_partials and key:
             task = asyncio.create_task(self._fetch(entry, str(key)))
@@ -193,6 +217,7 @@ class AppUser:
         if metadata.get("atelier") != "bill" or self.turn is None:
             return
         self.turn.bill = str(message.get("output") or "")
+        self.turn.bill_at = time.monotonic()
         self.turn.done.set()
 
     async def connect(self) -> None:
@@ -244,6 +269,8 @@ class AppUser:
         """Play ``texts`` one turn at a time from ``delay_s``; failures go to ``result``."""
         await asyncio.sleep(delay_s)  # the ramp: this user's start time, not a wait-for-event
         for number, text in enumerate(texts, start=1):
+            if number > 1 and self.cfg.think_s:
+                await asyncio.sleep(self.cfg.think_s)  # the user looks at the result
             try:
                 turn = await self.send(text)
             except TimeoutError:
@@ -258,6 +285,11 @@ class AppUser:
                 return
             result.turn_latency_ms.append(latency_ms)
             result.turns_ok += 1
+            if turn.first_partial is not None:  # minus the engine's own first-partial latency
+                to_first = (turn.first_partial - turn.started) * 1000 - self.cfg.latency_ms[0]
+                result.phase_ms["send_to_first_partial_extra"].append(to_first)
+            if turn.final is not None and turn.bill_at is not None:
+                result.phase_ms["final_image_to_bill"].append((turn.bill_at - turn.final) * 1000)
 
     async def finish_fetches(self) -> None:
         """Wait (bounded) for partial downloads still in flight."""
@@ -289,18 +321,89 @@ def match_partials(
                 result.partial_fetch_ms.append((fetched - sent) * 1000)
 
 
-async def run_app(cfg: LoadConfig, server: ServerProcess) -> tuple[SideResult, ServerSample]:
+class _Servers:
+    """The app's processes (one, or ``serve``'s workers) and the external engine, measured
+    together: loop lag and RSS from each worker, CPU time from /proc."""
+
+    def __init__(
+        self, cfg: LoadConfig, server: ServerProcess, engine: ServerProcess | None
+    ) -> None:
+        self.processes = app_processes(server, cfg.workers)
+        self.engine = engine
+        self.sample = ServerSample(workers=len(self.processes))
+        self._cpu: list[float | None] = []
+        self._engine_cpu: float | None = None
+        self._own_cpu = 0.0
+        self._began = 0.0
+
+    def rss_mb(self) -> float | None:
+        """The app processes' resident memory, summed."""
+        values = [rss_mb(pid) for pid, _ in self.processes]
+        return None if None in values else sum(v for v in values if v is not None)
+
+    async def reset(self) -> None:
+        """Forget each worker's lag samples; note the RSS before the sessions."""
+        how = []
+        for _, url in self.processes:
+            async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+                how.append(await reset_metrics(http))
+        self.sample.lag_reset = how[0] if all(h == how[0] for h in how) else None
+        self.sample.rss_before_mb = self.rss_mb()
+
+    def start_clocks(self) -> None:
+        """Start measuring CPU time (app, engine, this load generator)."""
+        self._cpu = [cpu_s(pid) for pid, _ in self.processes]
+        self._engine_cpu = cpu_s(self.engine.pid) if self.engine is not None else None
+        self._own_cpu = own_cpu_s()
+        self._began = time.monotonic()
+
+    async def measure(self) -> None:
+        """CPU used since ``reset``, then each worker's loop lag and the RSS now."""
+        sample = self.sample
+        sample.wall_s = time.monotonic() - self._began
+        sample.generator_cpu_s = own_cpu_s() - self._own_cpu
+        after = [cpu_s(pid) for pid, _ in self.processes]
+        sample.app_cpu_s = [
+            a - b for a, b in zip(after, self._cpu, strict=True) if a is not None and b is not None
+        ]
+        if self.engine is not None and self._engine_cpu is not None:
+            engine_now = cpu_s(self.engine.pid)
+            if engine_now is not None:
+                sample.engine_cpu_s = engine_now - self._engine_cpu
+        stats = []
+        for _, url in self.processes:
+            async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+                stats.append(await metrics(http))
+        lags = [s.get("loop_lag_max_ms") for s in stats]
+        p99s = [s.get("loop_lag_p99_ms") for s in stats]
+        sample.loop_lag_max_ms = max((v for v in lags if v is not None), default=None)
+        sample.loop_lag_p99_ms = max((v for v in p99s if v is not None), default=None)
+        sample.lag_samples = sum(int(s.get("lag_samples") or 0) for s in stats)
+        sample.rss_after_mb = self.rss_mb()
+
+
+async def _one_user(
+    cfg: LoadConfig, index: int, base_url: str, cookie: str | None, http: httpx.AsyncClient
+) -> AppUser:
+    """A user; behind ``serve`` each signs in for itself, so haproxy spreads them."""
+    return AppUser(index, base_url, cookie or await sign_in(base_url), http, cfg)
+
+
+async def run_app(
+    cfg: LoadConfig, server: ServerProcess, engine: ServerProcess | None = None
+) -> tuple[SideResult, ServerSample]:
     """Warm up, then run ``cfg.users`` concurrent users against a started app server."""
     result = SideResult()
-    sample = ServerSample()
-    cookie = await sign_in(server.base_url)
+    servers = _Servers(cfg, server, engine)
+    sample = servers.sample
+    shared_cookie = None if cfg.workers > 1 else await sign_in(server.base_url)
     texts = cfg.texts()
     # A browser tab has its own connections: do not let one shared pool queue the downloads.
     limits = httpx.Limits(max_connections=4 * cfg.users + 8, max_keepalive_connections=64)
     async with httpx.AsyncClient(base_url=server.base_url, timeout=60, limits=limits) as http:
         if cfg.warmup_turns:
             warm = SideResult()
-            warm_user = AppUser(-1, server.base_url, cookie, http, cfg)
+            warm_user = await _one_user(cfg, -1, server.base_url, shared_cookie, http)
             try:
                 if await warm_user.open(warm):
                     await warm_user.play(warm, texts[: cfg.warmup_turns], 0.0)
@@ -308,11 +411,13 @@ async def run_app(cfg: LoadConfig, server: ServerProcess) -> tuple[SideResult, S
             finally:
                 await warm_user.close()
             result.errors.extend(f"warm-up: {e}" for e in warm.errors + warm_user.errors)
-        sample.rss_before_mb = server.rss_mb()
-        sample.lag_reset = await reset_metrics(http)
-        users = [AppUser(i, server.base_url, cookie, http, cfg) for i in range(cfg.users)]
+        await servers.reset()
+        users = [
+            await _one_user(cfg, i, server.base_url, shared_cookie, http) for i in range(cfg.users)
+        ]
         # Everyone connects first, so turns start on the same schedule as the baseline's.
         connected = await asyncio.gather(*(u.open(result) for u in users))
+        servers.start_clocks()
         began = time.monotonic()
         try:
             async with asyncio.timeout(cfg.time_limit_s):
@@ -327,15 +432,11 @@ async def run_app(cfg: LoadConfig, server: ServerProcess) -> tuple[SideResult, S
         except TimeoutError:
             result.errors.append(f"app: time limit of {cfg.time_limit_s} s reached")
         result.wall_s = time.monotonic() - began
-        after = await metrics(http)
-        sample.rss_after_mb = server.rss_mb()
-        sample.loop_lag_max_ms = after.get("loop_lag_max_ms")
-        sample.loop_lag_p99_ms = after.get("loop_lag_p99_ms")
-        sample.lag_samples = after.get("lag_samples")
+        await servers.measure()
         await asyncio.gather(*(u.close() for u in users))
         for user in users:
             result.errors.extend(user.errors)
-        sample.rss_after_disconnect_mb = server.rss_mb()
+        sample.rss_after_disconnect_mb = servers.rss_mb()
     emitted = await asyncio.to_thread(read_trace, Path(server.env["ATELIER_PERF_TRACE"]))
     match_partials(users, emitted, result)
     return result, sample

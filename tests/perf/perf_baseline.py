@@ -12,7 +12,11 @@ timed from the engine's own emission on both sides.
 
 The requests are the app's own: ``agent.turn.requests.build_request`` with the studio profile's
 instructions and default settings, chained by ``previous_response_id`` like a session does,
-through ``agent.turn.client.build_client`` (so the SDK is configured as the app's).
+through ``agent.turn.client.build_client`` (so the SDK is configured as the app's). The
+stream is read light: events are split and parsed as JSON with the big base64 strings
+spliced out (``agent.images.b64.loads``), never built into typed SDK objects. The SDK's own
+decoder, and even the app's typed reader, made the load generator use more than half a core
+at N=100 burst, and the baseline then measured the generator, not the engine.
 """
 
 from __future__ import annotations
@@ -21,23 +25,18 @@ import asyncio
 import sys
 import time
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from openai.types.responses import (
-    ResponseCompletedEvent,
-    ResponseErrorEvent,
-    ResponseFailedEvent,
-    ResponseImageGenCallPartialImageEvent,
-    ResponseOutputItemDoneEvent,
-)
 from perf_plan import LoadConfig
-from perf_proc import HOST, ServerProcess, free_port
+from perf_proc import HOST, ServerProcess, free_port, own_cpu_s
 from perf_stats import SideResult
 from perf_trace import read_trace
 from pydantic import SecretStr
 
 from agent.config import Settings
+from agent.images import b64
 from agent.prompts import PromptBook
 from agent.session_settings import SessionSettings
 from agent.turn.client import build_client
@@ -83,6 +82,8 @@ class _Baseline:
         session_id = uuid.uuid4().hex
         previous: str | None = None
         for turn, text in enumerate(texts, start=1):
+            if turn > 1 and self.cfg.think_s:
+                await asyncio.sleep(self.cfg.think_s)  # the user looks at the result
             request = build_request(
                 settings=self.session_settings,
                 instructions=self.instructions,
@@ -105,30 +106,53 @@ class _Baseline:
 
     async def _turn(self, request: dict[str, Any]) -> str:
         """Stream one response; returns its id. Raises on a failed response or no image."""
-        stream = await self.client.responses.create(**request, stream=True)
         response_id: str | None = None
         images = 0
-        async with stream:
-            async for event in stream:
-                if isinstance(event, ResponseImageGenCallPartialImageEvent):
+        create: Any = self.client.responses.with_streaming_response.create
+        async with create(**request, stream=True) as response:
+            async for event in light_events(response.iter_bytes()):
+                kind = event.get("type")
+                if kind == PARTIAL_EVENT:
                     self.received.append(
-                        (event.item_id, event.partial_image_index, time.monotonic())
+                        (event["item_id"], int(event["partial_image_index"]), time.monotonic())
                     )
-                elif isinstance(event, ResponseOutputItemDoneEvent):
-                    item = event.item
-                    if item.type == "image_generation_call":
-                        if item.status != "completed" or not item.result:
-                            raise RuntimeError(f"image call {item.id} ended {item.status}")
+                elif kind == "response.output_item.done":
+                    item = event["item"]
+                    if item.get("type") == "image_generation_call":
+                        if item.get("status") != "completed" or not item.get("result"):
+                            raise RuntimeError(f"image call {item.get('id')} ended badly")
                         images += 1
-                elif isinstance(event, ResponseCompletedEvent):
-                    response_id = event.response.id
-                elif isinstance(event, ResponseFailedEvent | ResponseErrorEvent):
-                    raise RuntimeError(f"stream says {event.type}: {event!r}"[:300])
+                elif kind == "response.completed":
+                    response_id = str(event["response"]["id"])
+                elif kind in ("response.failed", "error"):
+                    raise RuntimeError(f"stream says {kind}: {event!r}"[:300])
         if response_id is None:
             raise RuntimeError("the stream ended without response.completed")
         if images == 0:
             raise RuntimeError("the response made no image")
         return response_id
+
+
+PARTIAL_EVENT = "response.image_generation_call.partial_image"
+_BIG_FIELDS = ("partial_image_b64", "result")
+
+
+async def light_events(chunks: AsyncIterator[bytes]) -> AsyncIterator[dict[str, Any]]:
+    """Server-sent events as plain dicts, big base64 strings kept out of the JSON parser."""
+    buffer = bytearray()
+    async for chunk in chunks:
+        scan = max(0, len(buffer) - 1)
+        buffer += chunk
+        start = 0
+        while (end := buffer.find(b"\n\n", max(start, scan))) >= 0:
+            block = bytes(buffer[start:end])
+            start = end + 2
+            at = block.find(b"data:")
+            if at >= 0:
+                data = block[at + 5 :].strip().decode("utf-8")
+                if data != "[DONE]":
+                    yield b64.loads(data, _BIG_FIELDS)
+        del buffer[:start]
 
 
 async def run_baseline(cfg: LoadConfig, workdir: Path) -> SideResult:
@@ -144,7 +168,7 @@ async def run_baseline(cfg: LoadConfig, workdir: Path) -> SideResult:
             await base.user(warm, -1, texts[: cfg.warmup_turns], 0.0)
             result.errors.extend(f"warm-up: {e}" for e in warm.errors)
             base.received.clear()
-        began = time.monotonic()
+        began, cpu_before = time.monotonic(), own_cpu_s()
         try:
             async with asyncio.timeout(cfg.time_limit_s):
                 await asyncio.gather(
@@ -153,6 +177,7 @@ async def run_baseline(cfg: LoadConfig, workdir: Path) -> SideResult:
         except TimeoutError:
             result.errors.append(f"baseline: time limit of {cfg.time_limit_s} s reached")
         result.wall_s = time.monotonic() - began
+        result.generator_core_share = round((own_cpu_s() - cpu_before) / result.wall_s, 3)
     finally:
         await base.client.close()
         await server.stop()

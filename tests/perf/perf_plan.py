@@ -16,6 +16,25 @@ REFINEMENTS = (
 
 
 @dataclass(frozen=True)
+class Profile:
+    """A named load shape: engine latency, where the engine runs, turns and pauses."""
+
+    latency_ms: tuple[int, int]
+    engine: str
+    turns: int
+    think_s: float
+
+
+PROFILES = {
+    # Real image calls: first partial at 5 s, final at 15 s, the engine in its own process
+    # (as OpenAI is), users arriving over 15 s and reading each result for 5 s.
+    "realistic": Profile((5000, 15000), "external", 2, 5.0),
+    # Everyone at once on a fast in-process engine: the stress case.
+    "burst": Profile((1000, 2000), "embedded", 3, 0.0),
+}
+
+
+@dataclass(frozen=True)
 class LoadConfig:
     """One benchmark run: who does what, how fast the engine answers, and the limits."""
 
@@ -29,6 +48,10 @@ class LoadConfig:
     turn_timeout_s: float = 120.0
     time_limit_s: float = 1800.0
     fetch_partials: bool = True
+    think_s: float = 0.0  # a user's pause between one turn's bill line and the next message
+    profile: str = "custom"
+    engine: str = "embedded"  # the app's engine: "embedded" (in its process) or "external"
+    workers: int = 1  # app processes (``atelier serve --workers N`` when more than one)
 
     def __post_init__(self) -> None:
         if self.users < 1 or self.turns < 1:
@@ -38,6 +61,10 @@ class LoadConfig:
             raise ValueError("--latency is 'first,final' in ms with 0 <= first <= final.")
         if not 0 <= self.partial_images <= 3:
             raise ValueError("--partial-images must be 0..3.")
+        if self.think_s < 0 or self.workers < 1:
+            raise ValueError("--think must be >= 0 and --workers >= 1.")
+        if self.workers > 1 and self.engine != "external":
+            raise ValueError("--workers N > 1 needs --engine external (one engine for all).")
 
     @property
     def fault(self) -> str:

@@ -52,6 +52,25 @@ def rss_mb(pid: int) -> float | None:
     return None
 
 
+def cpu_s(pid: int) -> float | None:
+    """CPU time (user + system) process ``pid`` has used, in seconds, from /proc/<pid>/stat;
+    None if it is gone."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text(encoding="ascii")
+    except OSError:
+        return None
+    # The command name (field 2) may hold spaces: count fields after its closing ")".
+    fields = text.rsplit(")", 1)[1].split()
+    utime, stime = int(fields[11]), int(fields[12])  # fields 14 and 15 of proc(5)
+    return (utime + stime) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_s() -> float:
+    """CPU time (user + system) this process has used, in seconds."""
+    times = os.times()
+    return times.user + times.system
+
+
 class ServerProcess:
     """``python perf_server.py <command...>`` in the repo, logging to ``log_path``."""
 
@@ -121,6 +140,10 @@ class ServerProcess:
     def rss_mb(self) -> float | None:
         """The server's resident memory now."""
         return rss_mb(self.pid)
+
+    def cpu_s(self) -> float | None:
+        """CPU seconds the server process has used so far."""
+        return cpu_s(self.pid)
 
     async def stop(self) -> None:
         """SIGTERM, then SIGKILL if it has not exited within 10 s."""

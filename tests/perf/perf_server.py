@@ -4,6 +4,8 @@ load.py starts both servers through this file:
 
 - ``python perf_server.py chainlit run ui/app.py --headless --port N``: the app, exactly as
   the ``chainlit`` console script runs it.
+- ``python perf_server.py serve --workers N --port N``: ``atelier serve`` (the workers are
+  plain ``chainlit run``: use an external engine, which carries the trace).
 - ``python perf_server.py engine --port N``: the embedded engine alone over HTTP (the
   baseline), as ``atelier engine`` serves it (``agent.engine.Engine`` under uvicorn, settings
   from the environment).
@@ -110,9 +112,16 @@ async def _serve_engine(host: str, port: int) -> None:
 
 def main(argv: list[str]) -> int:
     """Install the trace (when asked) and run the named server."""
-    if not argv or argv[0] not in ("chainlit", "engine"):
-        print("usage: perf_server.py chainlit <args...> | engine --port N", file=sys.stderr)
+    if not argv or argv[0] not in ("chainlit", "engine", "serve"):
+        print(
+            "usage: perf_server.py chainlit <args...> | engine --port N | serve <args...>",
+            file=sys.stderr,
+        )
         return 2
+    if argv[0] == "serve":  # N workers behind haproxy; the workers are plain chainlit
+        from agent.cli import main as atelier
+
+        return atelier(list(argv))
     trace = os.environ.get("ATELIER_PERF_TRACE")
     if trace:
         install(FileSink(Path(trace)))

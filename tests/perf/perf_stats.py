@@ -11,11 +11,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-# Targets on this 2-core machine (the brief): checked in the report, never in the unit suite.
-MAX_P95_TURN_RATIO = 1.10
-MAX_P95_PARTIAL_DELAY_MS = 150.0
-MAX_LOOP_LAG_MS = 50.0
-MAX_RSS_MB_PER_SESSION = 2.0
+# Targets on this 2-core machine (issue 13): checked in the report, never in the unit suite.
+MAX_P95_TURN_RATIO = {"realistic": 1.03, "burst": 1.5}
+MAX_P95_PARTIAL_FETCH_MS = 250.0  # engine emission -> preview bytes in the client's hands
+MAX_LOOP_LAG_MS = 30.0
+MAX_RSS_MB_PER_SESSION = 1.0
+MAX_APP_CPU_MS_PER_TURN = 25.0  # a 1024x1024 turn, the app's own process(es) only
+MAX_GENERATOR_CORE_SHARE = 0.5  # above this the load generator distorts what it measures
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
@@ -66,6 +68,12 @@ class SideResult:
     partials_unmatched: int = 0
     errors: list[str] = field(default_factory=list)
     wall_s: float = 0.0
+    generator_core_share: float | None = None  # this driver's CPU / wall over the phase
+    # Where an app turn's time goes: before the first partial beyond the engine's own
+    # latency, and from the final image to the bill line.
+    phase_ms: dict[str, list[float]] = field(
+        default_factory=lambda: {"send_to_first_partial_extra": [], "final_image_to_bill": []}
+    )
 
     def as_dict(self) -> dict[str, Any]:
         """The side's section of the report."""
@@ -74,10 +82,12 @@ class SideResult:
             "errors": len(self.errors),
             "error_samples": self.errors[:10],
             "wall_s": round(self.wall_s, 2),
+            "generator_core_share": self.generator_core_share,
             "turn_latency_ms": summary(self.turn_latency_ms),
             "partial_delay_ms": summary(self.partial_delay_ms),
             "partial_fetch_ms": summary(self.partial_fetch_ms),
             "partials_unmatched": self.partials_unmatched,
+            "phases_ms": {name: summary(values) for name, values in self.phase_ms.items()},
         }
 
 
@@ -92,6 +102,33 @@ class ServerSample:
     rss_before_mb: float | None = None
     rss_after_mb: float | None = None
     rss_after_disconnect_mb: float | None = None
+    workers: int = 1
+    app_cpu_s: list[float] = field(default_factory=list)  # per app process, measured phase
+    engine_cpu_s: float | None = None  # the external engine process, same phase
+    generator_cpu_s: float | None = None  # the load generator (this driver), same phase
+    wall_s: float = 0.0  # how long the CPU phase lasted
+
+
+def cpu_section(server: ServerSample, turns: int) -> dict[str, Any]:
+    """CPU per turn of the app (summed over its workers), of the engine, and the load
+    generator's share of one core over the measured phase."""
+
+    def per_turn(cpu: float | None) -> float | None:
+        return None if cpu is None or turns <= 0 else round(cpu * 1000 / turns, 2)
+
+    def share(cpu: float | None) -> float | None:
+        return None if cpu is None or server.wall_s <= 0 else round(cpu / server.wall_s, 3)
+
+    app_total = sum(server.app_cpu_s) if server.app_cpu_s else None
+    return {
+        "workers": server.workers,
+        "app_cpu_ms_per_turn": per_turn(app_total),
+        "app_cpu_ms_per_turn_by_worker": [per_turn(c) for c in server.app_cpu_s],
+        "app_core_share": share(app_total),
+        "engine_cpu_ms_per_turn": per_turn(server.engine_cpu_s),
+        "generator_core_share": share(server.generator_cpu_s),
+        "measured_s": round(server.wall_s, 2),
+    }
 
 
 def rss_per_session(server: ServerSample, sessions: int) -> float | None:
@@ -117,12 +154,23 @@ def build_report(
         ),
     }
     errors = len(app.errors) + len(baseline.errors)
-    p95_partial = percentile(app.partial_delay_ms, 95)
+    p95_fetch = percentile(app.partial_fetch_ms, 95)
+    cpu = cpu_section(server, app.turns_ok)
+    app.generator_core_share = cpu["generator_core_share"]
+    max_ratio = MAX_P95_TURN_RATIO.get(str(config.get("profile")), MAX_P95_TURN_RATIO["burst"])
     targets = {
-        "p95_turn_latency_ratio": _target(ratios["p95_turn_latency"], MAX_P95_TURN_RATIO),
-        "p95_partial_delay_ms": _target(p95_partial, MAX_P95_PARTIAL_DELAY_MS),
+        "p95_turn_latency_ratio": _target(ratios["p95_turn_latency"], max_ratio),
+        "p95_partial_fetch_ms": _target(p95_fetch, MAX_P95_PARTIAL_FETCH_MS),
         "loop_lag_max_ms": _target(server.loop_lag_max_ms, MAX_LOOP_LAG_MS),
         "rss_mb_per_session": _target(per_session, MAX_RSS_MB_PER_SESSION),
+        "app_cpu_ms_per_turn": _target(cpu["app_cpu_ms_per_turn"], MAX_APP_CPU_MS_PER_TURN),
+        "generator_core_share": _target(
+            max(
+                (s for s in (cpu["generator_core_share"], baseline.generator_core_share) if s),
+                default=None,
+            ),
+            MAX_GENERATOR_CORE_SHARE,
+        ),
         "errors": _target(float(errors), 0.0),
     }
     return {
@@ -140,6 +188,8 @@ def build_report(
             "after_disconnect": server.rss_after_disconnect_mb,
         },
         "rss_mb_per_session": per_session,
+        "app_cpu_ms_per_turn": cpu["app_cpu_ms_per_turn"],
+        "cpu": cpu,
         "errors": errors,
         "app": app.as_dict(),
         "baseline": baseline.as_dict(),
@@ -167,6 +217,12 @@ def format_table(report: Mapping[str, Any]) -> str:
     add("partial delay p50 ms", "partial_delay_ms", "p50")
     add("partial delay p95 ms", "partial_delay_ms", "p95", "p95_partial_delay")
     add("partial bytes-in-hand p95 ms", "partial_fetch_ms", "p95")
+    for phase, label in (
+        ("send_to_first_partial_extra", "app: send -> 1st partial beyond engine, p50 / p95"),
+        ("final_image_to_bill", "app: final image -> bill line, p50 / p95 ms"),
+    ):
+        stats = app.get("phases_ms", {}).get(phase, {})
+        rows.append((label, f"{_fmt(stats.get('p50'))} / {_fmt(stats.get('p95'))}", "", ""))
     rows.append(("turns ok", str(app["turns_ok"]), str(base["turns_ok"]), ""))
     rows.append(("errors", str(app["errors"]), str(base["errors"]), ""))
     lag = report["loop_lag_ms"]
@@ -181,6 +237,23 @@ def format_table(report: Mapping[str, Any]) -> str:
             f"{_fmt(rss['before'])} / {_fmt(rss['after_turns'])} / "
             f"{_fmt(report['rss_mb_per_session'])}",
             "",
+            "",
+        )
+    )
+    cpu = report["cpu"]
+    rows.append(
+        (
+            f"CPU ms per turn: app ({cpu['workers']} process) / engine",
+            f"{_fmt(cpu['app_cpu_ms_per_turn'])} / {_fmt(cpu['engine_cpu_ms_per_turn'])}",
+            "",
+            "",
+        )
+    )
+    rows.append(
+        (
+            "core share: app / load generator",
+            f"{_fmt(cpu['app_core_share'])} / {_fmt(cpu['generator_core_share'])}",
+            f"generator {_fmt(base.get('generator_core_share'))}",
             "",
         )
     )

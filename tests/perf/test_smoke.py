@@ -8,9 +8,11 @@ to its emission, the report is complete and nothing failed.
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import json
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 from types import ModuleType
 
@@ -28,6 +30,8 @@ USERS, TURNS, PARTIALS = 3, 2, 2
 
 def _module(name: str) -> ModuleType:
     """Load a sibling benchmark module by path (tests/perf is scripts, not a package)."""
+    if str(HERE) not in sys.path:  # the benchmark modules import each other by name
+        sys.path.insert(0, str(HERE))
     spec = importlib.util.spec_from_file_location(f"perf_smoke_{name}", HERE / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -38,6 +42,7 @@ def _module(name: str) -> ModuleType:
 
 stats = _module("perf_stats")
 trace = _module("perf_trace")
+proc = _module("perf_proc")
 
 
 def test_percentiles_interpolate_between_ranks() -> None:
@@ -59,13 +64,67 @@ def test_report_checks_targets_and_rss_per_session() -> None:
     app = stats.SideResult(turn_latency_ms=[100.0, 120.0], partial_delay_ms=[20.0], turns_ok=2)
     base = stats.SideResult(turn_latency_ms=[100.0, 100.0], partial_delay_ms=[5.0], turns_ok=2)
     server = stats.ServerSample(loop_lag_max_ms=80.0, rss_before_mb=100.0, rss_after_mb=103.0)
-    report = stats.build_report({"users": 2}, app, base, server)
+    server.app_cpu_s, server.generator_cpu_s, server.wall_s = [0.03, 0.05], 1.0, 4.0
+    report = stats.build_report({"users": 2, "profile": "burst"}, app, base, server)
     assert report["ratios"]["p95_turn_latency"] == pytest.approx(1.19)
     assert report["rss_mb_per_session"] == 1.5
     assert report["targets"]["loop_lag_max_ms"]["met"] is False
-    assert report["targets"]["p95_partial_delay_ms"]["met"] is True
+    assert report["targets"]["p95_turn_latency_ratio"] == {"value": 1.19, "limit": 1.5, "met": True}
+    # Two workers: CPU is summed over them, per measured turn.
+    assert report["app_cpu_ms_per_turn"] == 40.0
+    assert report["cpu"]["app_cpu_ms_per_turn_by_worker"] == [15.0, 25.0]
+    assert report["cpu"]["generator_core_share"] == 0.25
+    assert report["targets"]["app_cpu_ms_per_turn"]["met"] is False
     assert report["errors"] == 0
-    assert "turn latency p95 ms" in stats.format_table(report)
+    realistic = stats.build_report({"users": 2, "profile": "realistic"}, app, base, server)
+    assert realistic["targets"]["p95_turn_latency_ratio"]["met"] is False  # limit 1.03
+    assert "CPU ms per turn" in stats.format_table(report)
+
+
+def test_cpu_time_of_a_process_comes_from_proc() -> None:
+    import os
+
+    before = proc.cpu_s(os.getpid())
+    sum(i * i for i in range(300_000))  # burn a little CPU
+    after = proc.cpu_s(os.getpid())
+    assert before is not None and after is not None and after > before
+    assert proc.cpu_s(2**22 + 12345) is None  # no such process
+
+
+def test_serve_workers_are_found_in_the_supervisor_log(tmp_path: Path) -> None:
+    app = _module("perf_app")
+    log = tmp_path / "app.log"
+    log.write_text(
+        "worker w1 pid 101 port 5001\nworker w2 pid 102 port 5002\n[w1] ready\n"
+        "worker w1 exited with -9\nworker w1 pid 103 port 5001\n",
+        encoding="utf-8",
+    )
+    server = proc.ServerProcess(["serve"], {}, port=1, ready_path="/", log_path=log)
+    assert app.app_processes(server, 2) == [
+        (103, "http://127.0.0.1:5001"),  # the restarted worker, not the dead one
+        (102, "http://127.0.0.1:5002"),
+    ]
+
+
+def test_profiles_set_latency_engine_and_think_time() -> None:
+    load = _module("load")
+    cfg, _, _, _ = load.parse_args(["--profile", "realistic", "--users", "5"])
+    assert (cfg.latency_ms, cfg.engine, cfg.turns, cfg.profile) == (
+        (5000, 15000),
+        "external",
+        2,
+        "realistic",
+    )
+    assert cfg.think_s > 0 and cfg.ramp_s == 15.0  # users ramp over the final latency
+    burst, _, _, _ = load.parse_args(["--latency", "200,400", "--engine", "external"])
+    assert (burst.profile, burst.latency_ms, burst.engine, burst.think_s) == (
+        "burst",
+        (200, 400),
+        "external",
+        0.0,
+    )
+    with pytest.raises(SystemExit):
+        load.parse_args(["--workers", "2", "--engine", "embedded"])
 
 
 async def test_trace_records_each_partial_the_client_receives(tmp_path: Path) -> None:
@@ -96,6 +155,30 @@ async def test_trace_records_each_partial_the_client_receives(tmp_path: Path) ->
     assert sorted(emitted) == sorted(received)
 
 
+async def test_the_baseline_reads_events_light_across_chunk_boundaries() -> None:
+    baseline = _module("perf_baseline")
+    big = "A" * 300_000  # an image's base64: kept out of the JSON parser
+    events = [
+        {"type": "response.created", "response": {"id": "resp_1"}},
+        {"type": baseline.PARTIAL_EVENT, "item_id": "ig_1", "partial_image_index": 0,
+         "partial_image_b64": big},
+        {"type": "response.completed", "response": {"id": "resp_1"}},
+    ]  # fmt: skip
+    wire = (
+        b"".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n".encode() for e in events)
+        + b"data: [DONE]\n\n"
+    )
+
+    async def chunks() -> AsyncIterator[bytes]:
+        # Cuts inside a separator, inside the base64, and one byte before the end.
+        cut = [0, 5, 61, 62, 70_000, 250_000, len(wire) - 1, len(wire)]
+        for a, b in itertools.pairwise(cut):
+            yield wire[a:b]
+
+    got = [event async for event in baseline.light_events(chunks())]
+    assert got == events
+
+
 def test_file_sink_round_trip(tmp_path: Path) -> None:
     path = tmp_path / "emissions.jsonl"
     sink = trace.FileSink(path)
@@ -122,6 +205,10 @@ def test_smoke_run_reports_both_sides_without_errors(tmp_path: Path) -> None:
     # The measured phase starts clean: the app's own reset route forgot start-up lag.
     assert report["loop_lag_ms"]["reset_before_measuring"] == "app: POST /atelier/metrics/reset"
     assert isinstance(report["rss_mb_per_session"], float)
+    # CPU time from /proc: the app's per measured turn, the load generator's core share.
+    assert report["app_cpu_ms_per_turn"] > 0
+    assert report["cpu"]["workers"] == 1
+    assert 0 < report["cpu"]["generator_core_share"] < 2
     for side in ("app", "baseline"):
         section = report[side]
         assert section["turns_ok"] == USERS * TURNS
@@ -131,8 +218,10 @@ def test_smoke_run_reports_both_sides_without_errors(tmp_path: Path) -> None:
         assert section["turn_latency_ms"]["p50"] >= 400  # the engine's final image is at 400 ms
     assert set(report["targets"]) == {
         "p95_turn_latency_ratio",
-        "p95_partial_delay_ms",
+        "p95_partial_fetch_ms",
         "loop_lag_max_ms",
         "rss_mb_per_session",
+        "app_cpu_ms_per_turn",
+        "generator_core_share",
         "errors",
     }

@@ -255,14 +255,22 @@ class Core(BaseDataLayer):
         row_id: str,
         thread_id: str | None,
         what: str,
+        *,
+        thread_checked: bool = False,
     ) -> None:
-        """An existing row keeps its thread: it may not move, nor be touched by others."""
+        """An existing row keeps its thread: it may not move, nor be touched by others.
+
+        ``thread_checked``: the caller has just checked ``thread_id`` for this writer in this
+        transaction, so a row in that same thread needs no second check (fewer round trips).
+        """
         row = await self._one(db, f"SELECT thread_id FROM {table} WHERE id = ?", (row_id,))
         if row is None:
             return
         stored = row["thread_id"]
         if stored and thread_id and stored != thread_id:
             raise WriteRefused(f"{what} {row_id} belongs to another thread")
+        if thread_checked and stored == thread_id:
+            return
         await self._check_thread(db, writer, stored, what)
 
     async def _ensure_thread(self, db: Tx, thread_id: str, writer: Writer | None) -> None:

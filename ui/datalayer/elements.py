@@ -31,8 +31,11 @@ class Elements(Core):
     async def _check_element(self, db: Tx, writer: Writer | None, element: Element) -> None:
         thread_id = element.thread_id or None
         await self._check_thread(db, writer, thread_id, "element")
-        await self._check_row(db, writer, "cl_elements", element.id, thread_id, "element")
-        await self._check_row(db, writer, "cl_steps", str(element.for_id), thread_id, "step")
+        for table, row_id, what in (
+            ("cl_elements", element.id, "element"),
+            ("cl_steps", str(element.for_id), "step"),
+        ):
+            await self._check_row(db, writer, table, row_id, thread_id, what, thread_checked=True)
 
     async def _element_bytes(self, element: Element) -> bytes | str | None:
         if element.path:

@@ -6,7 +6,9 @@ another thread is refused, never moved. Feedback goes only on steps of the write
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, cast
 
 from chainlit.types import Feedback, FeedbackDict
@@ -117,16 +119,30 @@ def step_dict(row: Row) -> StepDict:
     )
 
 
+@dataclass
+class _StepBatch:
+    """Step writes that go to the database together, in one transaction."""
+
+    items: list[tuple[StepDict, Writer | None]] = field(default_factory=list)
+    task: asyncio.Future[None] | None = None
+
+
 class Steps(Core):
     """Step upsert/delete and feedback, with ownership checks."""
+
+    _step_batch: _StepBatch | None = None
 
     async def _upsert_step(self, db: Tx, step: StepDict, writer: Writer | None) -> None:
         thread_id = step.get("threadId") or None
         parent_id = step.get("parentId") or None
         await self._check_thread(db, writer, thread_id, "step")
-        await self._check_row(db, writer, "cl_steps", step["id"], thread_id, "step")
+        await self._check_row(
+            db, writer, "cl_steps", step["id"], thread_id, "step", thread_checked=True
+        )
         if parent_id:
-            await self._check_row(db, writer, "cl_steps", parent_id, thread_id, "parent step")
+            await self._check_row(
+                db, writer, "cl_steps", parent_id, thread_id, "parent step", thread_checked=True
+            )
         if thread_id:
             await self._ensure_thread(db, thread_id, writer)
             await db.execute(
@@ -166,12 +182,26 @@ class Steps(Core):
         )
 
     async def _write_step(self, step: StepDict) -> None:
-        writer = current_writer()
-        try:
-            async with self._write() as db:
-                await self._upsert_step(db, step, writer)
-        except WriteRefused as error:
-            self._refused(error, writer)
+        """Write a step, batched: the steps that arrive while the connection is busy (a
+        turn sends several at once, many users more) share one transaction and one commit.
+        Returns once the step is committed; each step keeps its writer's checks."""
+        batch = self._step_batch
+        if batch is None:
+            batch = self._step_batch = _StepBatch()
+            batch.task = asyncio.ensure_future(self._write_steps(batch))
+        batch.items.append((step, current_writer()))
+        assert batch.task is not None
+        await asyncio.shield(batch.task)
+
+    async def _write_steps(self, batch: _StepBatch) -> None:
+        async with self._write() as db:
+            if self._step_batch is batch:
+                self._step_batch = None  # steps from now on go in the next batch
+            for step, writer in batch.items:
+                try:  # the checks come before any write: a refused step leaves nothing
+                    await self._upsert_step(db, step, writer)
+                except WriteRefused as error:
+                    self._refused(error, writer)
 
     @queued
     async def create_step(self, step_dict: StepDict) -> None:
