@@ -12,6 +12,7 @@ import pytest
 from chainlit.context import init_http_context
 from chainlit.user import User
 
+from agent.store.sqlite import SqliteDatabase
 from ui.datalayer import SQLiteDataLayer, Writer, acting_as
 
 if TYPE_CHECKING:
@@ -55,7 +56,9 @@ async def test_concurrent_step_writes_share_transactions_and_keep_their_checks(
         assert alice is not None
         await layer.update_thread("ta", name="alice's", user_id=alice.id)
         commits: list[str] = []
-        db = await layer._connection()
+        database = await layer._connection()
+        assert isinstance(database, SqliteDatabase)
+        db = database.connection  # the raw aiosqlite connection, to count its commits
         await db.set_trace_callback(lambda sql: commits.append(sql) if sql == "COMMIT" else None)
         with acting_as(Writer("alice")):
             mine = [
