@@ -182,9 +182,20 @@ class Steps(Core):
         )
 
     async def _write_step(self, step: StepDict) -> None:
-        """Write a step, batched: the steps that arrive while the connection is busy (a
-        turn sends several at once, many users more) share one transaction and one commit.
-        Returns once the step is committed; each step keeps its writer's checks."""
+        """Write a step, batched on SQLite: the steps that arrive while the connection is
+        busy (a turn sends several at once, many users more) share one transaction and one
+        commit. Returns once the step is committed; each step keeps its writer's checks.
+
+        PostgreSQL runs transactions side by side (no file lock to share), and one failed
+        statement aborts its whole transaction: there each step has its own.
+        """
+        if (await self._connection()).dialect == "postgres":
+            async with self._write() as db:
+                try:
+                    await self._upsert_step(db, step, current_writer())
+                except WriteRefused as error:
+                    self._refused(error, current_writer())
+            return
         batch = self._step_batch
         if batch is None:
             batch = self._step_batch = _StepBatch()
