@@ -307,7 +307,7 @@ def _support(turn: TurnInput, can_call: bool) -> Plan:
         blocked=(),
         scene=scene,
     )
-    return Plan(images=(plan,), reply=f"{found.text}\n\nThe picture points out {found.picture}.")
+    return Plan(images=(plan,), reply=f"{found.text}\n\nThe diagram below illustrates it.")
 
 
 def _names_a_picture(text: str) -> bool:
